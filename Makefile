@@ -1,0 +1,38 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test lint migrate-check clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask marketplace demo
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+migrate-check: $(VENV)/.installed
+	$(BIN)/flask db check
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+"""Reserve-offset marketplace."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

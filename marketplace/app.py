@@ -1,0 +1,61 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as config_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = str(ROOT / "migrations")
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` overrides what the environment says."""
+    import os
+
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("MARKETPLACE_INSTANCE_PATH") or ROOT / "instance"
+    app = Flask(__name__, instance_path=str(Path(instance).resolve()))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config_mod.from_env(app.instance_path))
+    app.config.update(config or {})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config_mod.check(app.config)
+    app.json.sort_keys = False
+
+    from . import models  # noqa: F401  (register every table with the metadata)
+    from .extensions import db, migrate
+    from .rulesets.service import load_shipped
+
+    app.extensions["shipped_rulesets"] = load_shipped()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
+    with app.app_context():
+        _sqlite_pragmas(db.engine)
+
+    from .health.routes import bp as health_bp
+    from .web import problems
+
+    problems.install(app)
+    app.register_blueprint(health_bp)
+
+    from .cli import marketplace_cli
+
+    app.cli.add_command(marketplace_cli)
+    return app

@@ -1,0 +1,134 @@
+"""Command line: `flask --app wsgi marketplace ...` or the `marketplace` console script."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from .domain.errors import DomainError
+from .errors import ServiceError
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def transactional(fn):
+    """Run a command in one transaction: commit on success; on a known error roll back, one line, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .extensions import db
+
+        try:
+            out = fn(*args, **kwargs)
+            db.session.commit()
+            return out
+        except (ServiceError, DomainError) as e:
+            db.session.rollback()
+            fail(getattr(e, "detail", None) or str(e))
+
+    return with_appcontext(wrapper)
+
+
+def table(rows: list[list[str]], headers: list[str], right: set[int] = frozenset()) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+
+    def fmt(row):
+        return "  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
+                         for i, (v, w) in enumerate(zip(row, widths, strict=False))).rstrip()
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+@click.group("marketplace", help="Reserve-offset marketplace administration.")
+def marketplace_cli() -> None:
+    pass
+
+
+@marketplace_cli.command("bootstrap")
+@click.option("--name", default="Financial Services Agency (Japan)", show_default=True)
+@click.option("--jurisdiction", default="JP", show_default=True)
+@transactional
+def bootstrap(name: str, jurisdiction: str) -> None:
+    """Publish the shipped rule-sets and create the regulator organization (idempotent)."""
+    from .registry import service as registry
+    from .rulesets import service as rulesets
+
+    added = rulesets.seed_shipped(current_app.extensions["shipped_rulesets"])
+    org, created = registry.ensure_regulator(name, jurisdiction, "cli:bootstrap")
+    click.echo(f"rule-sets published: {added} new")
+    click.echo(f"regulator {org.name} ({org.jurisdiction}): {'created' if created else 'already exists'}, id {org.id}")
+
+
+@marketplace_cli.command("demo")
+@transactional
+def demo() -> None:
+    """Load the demo data (idempotent)."""
+    from .demo.service import load
+
+    for kind, names in load().items():
+        click.echo(f"{kind}: {', '.join(names)}")
+
+
+@marketplace_cli.command("rulesets")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@transactional
+def list_rulesets(as_json: bool) -> None:
+    """List published rule-set versions with their digests."""
+    from .rulesets import service as rulesets
+
+    rows = rulesets.all_versions()
+    if as_json:
+        click.echo(json.dumps([{"id": rs.id, "version": rs.version, "jurisdiction": rs.jurisdiction,
+                                "effective_from": rs.effective_from.isoformat(), "currency": rs.currency,
+                                "digest": rs.digest} for _, rs in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no rule-sets published yet: run `marketplace bootstrap`", err=True)
+    click.echo(table([[rs.id, rs.version, rs.jurisdiction, rs.effective_from.isoformat(), rs.currency, rs.digest]
+                      for _, rs in rows], ["id", "version", "jurisdiction", "effective", "currency", "digest"]))
+
+
+@marketplace_cli.command("obligation")
+@click.option("--exchange", "licence", required=True, help="The exchange's licence number.")
+@click.option("--period", required=True, help="YYYY-Qn, YYYY-MM or YYYY.")
+@click.option("--ruleset", "ruleset_ref", help="ID@VERSION; default: the one in force at the period start.")
+@click.option("--jurisdiction", help="Needed only when the licence number exists in several jurisdictions.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@transactional
+def obligation(licence: str, period: str, ruleset_ref: str | None, jurisdiction: str | None, as_json: bool) -> None:
+    """Compute (and store) an exchange's obligation for a period, and print its breakdown."""
+    from .obligations import service as obligations
+    from .registry import service as registry
+
+    ex = registry.find_exchange(licence, jurisdiction)
+    row = obligations.compute(ex, period, "cli", ruleset_ref)
+    ob = obligations.to_domain(row)
+    if as_json:
+        doc = ob.as_dict()
+        doc.update(id=row.id, revision=row.revision, exchange={"id": ex.org_id, "name": ex.org.name,
+                                                               "licence_number": ex.licence_number})
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{ex.org.name} ({ex.jurisdiction} licence {ex.licence_number}), period {ob.period.label} "
+               f"({ob.period.start}..{ob.period.end}), revision {row.revision}")
+    click.echo(f"rule-set {row.ruleset_id}@{row.ruleset_version} {row.ruleset_digest}\n")
+    rows = [[ln.component, ln.amount.format(), ln.explanation] for ln in ob.lines]
+    rows.append(["TOTAL", ob.total.format(), ""])
+    click.echo(table(rows, ["component", "amount", "explanation"], right={1}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script entry point: the same commands, with the app built from the environment."""
+    from .app import create_app
+
+    marketplace_cli.main(args=argv, prog_name="marketplace", obj=ScriptInfo(create_app=lambda: create_app()))

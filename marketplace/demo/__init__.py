@@ -1,0 +1,1 @@
+"""Demo data for `make run`: loaded idempotently (a second load changes nothing)."""

@@ -1,0 +1,338 @@
+"""Rule-sets: versioned, published parameter documents. Validation, typed access and digest.
+
+A document is {id, version, jurisdiction, title, effective_from, currency, params}; every
+param is {"value", "source", "provisional"}. Rates are decimal strings (never floats), money
+amounts integer minor units of the rule-set currency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+
+from . import ratings
+from .errors import DomainError, RuleSetInvalid
+from .money import EXPONENTS, Rounding, to_decimal
+
+TOP_LEVEL = {"id", "version", "jurisdiction", "title", "effective_from", "currency", "params"}
+INCIDENT_PARAMS = (
+    "incident_lookback_years", "incident_weights", "incident_decay_by_age_years",
+    "uncompensated_multiplier", "incident_loading_cap",
+)
+COMPONENT_PARAMS = ("volume_rates", "custody_rates", "capital_by_service_class", "overheads_fraction")
+WALLETS = ("hot", "cold")
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    value: Any  # parsed: Decimal, int, str, dict, list
+    source: str
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class Tier:
+    min_volume: int
+    floor: int
+    cap: int
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    id: str
+    version: str
+    jurisdiction: str
+    title: str
+    effective_from: date
+    currency: str
+    params: dict[str, Param]
+    document: dict = field(repr=False, compare=False)
+    digest: str = ""
+
+    @property
+    def ref(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "digest": self.digest}
+
+    @property
+    def rounding(self) -> Rounding:
+        return self.params["rounding"].value
+
+    def has(self, name: str) -> bool:
+        return name in self.params
+
+    def value(self, name: str, default: Any = None) -> Any:
+        p = self.params.get(name)
+        return default if p is None else p.value
+
+    def cite(self, name: str) -> dict[str, Any]:
+        """A parameter as cited in a computation: name, value, source, provisional."""
+        p = self.params[name]
+        return {"name": name, "value": _plain(p.value), "source": p.source, "provisional": p.provisional}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, Rounding):
+        return v.value
+    if isinstance(v, Tier):
+        return {"min_volume": str(v.min_volume), "floor": str(v.floor), "cap": str(v.cap)}
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def digest_of(document: dict) -> str:
+    """sha256:<hex> of the RFC 8785 canonical JSON of the document."""
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+# ---- value validators: each returns the parsed value or raises DomainError ----
+
+def _decimal(lo: Decimal | None = None, hi: Decimal | None = None) -> Callable[[Any], Decimal]:
+    def check(v: Any) -> Decimal:
+        if not isinstance(v, str):
+            raise DomainError("must be a decimal string")
+        d = to_decimal(v)
+        if lo is not None and d < lo:
+            raise DomainError(f"must be >= {lo}")
+        if hi is not None and d > hi:
+            raise DomainError(f"must be <= {hi}")
+        return d
+    return check
+
+
+def _int(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise DomainError(f"must be an integer from {lo} to {hi}")
+        return v
+    return check
+
+
+def _minor(v: Any) -> int:
+    return _int(0, 10**18)(v)
+
+
+def _mapping(keys_ok: Callable[[str], bool], each: Callable[[Any], Any]) -> Callable[[Any], dict]:
+    def check(v: Any) -> dict:
+        if not isinstance(v, dict) or not v:
+            raise DomainError("must be a non-empty object")
+        out = {}
+        for k, x in v.items():
+            if not keys_ok(k):
+                raise DomainError(f"key {k!r} is not allowed")
+            try:
+                out[k] = each(x)
+            except DomainError as e:
+                raise DomainError(f"{k}: {e}") from None
+        return out
+    return check
+
+
+def _name(k: str) -> bool:
+    return isinstance(k, str) and k.replace("_", "").isalnum() and k == k.lower() and 0 < len(k) <= 40
+
+
+def _rounding(v: Any) -> Rounding:
+    try:
+        return Rounding(v)
+    except ValueError:
+        raise DomainError("must be ROUND_HALF_EVEN or ROUND_HALF_UP") from None
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise DomainError(f"must be one of {', '.join(options)}")
+        return v
+    return check
+
+
+def _decay(v: Any) -> list[Decimal]:
+    if not isinstance(v, list) or not v:
+        raise DomainError("must be a non-empty list of decimal strings")
+    out = [_decimal(Decimal(0), Decimal(1))(x) for x in v]
+    if any(b > a for a, b in itertools.pairwise(out)):
+        raise DomainError("must never increase with age")
+    return out
+
+
+def _perils(v: Any) -> list[str]:
+    if not isinstance(v, list) or not all(isinstance(x, str) and _name(x) for x in v):
+        raise DomainError("must be a list of peril names")
+    return sorted(set(v))
+
+
+def _rating(v: Any) -> str:
+    if not ratings.is_rating(v):
+        raise DomainError(f"must be a rating on the scale {', '.join(ratings.SCALE)}")
+    return v
+
+
+def _tiers(v: Any) -> list[Tier]:
+    if not isinstance(v, list) or not v:
+        raise DomainError("must be a non-empty list of {min_volume, floor, cap}")
+    tiers = []
+    for i, t in enumerate(v):
+        if not isinstance(t, dict) or set(t) != {"min_volume", "floor", "cap"}:
+            raise DomainError(f"[{i}] must have exactly min_volume, floor, cap")
+        try:
+            tier = Tier(_minor(t["min_volume"]), _minor(t["floor"]), _minor(t["cap"]))
+        except DomainError as e:
+            raise DomainError(f"[{i}] {e}") from None
+        if tier.floor > tier.cap:
+            raise DomainError(f"[{i}] floor exceeds cap")
+        tiers.append(tier)
+    if tiers[0].min_volume != 0:
+        raise DomainError("the first tier must start at min_volume 0")
+    for a, b in itertools.pairwise(tiers):
+        if not (b.min_volume > a.min_volume and b.floor >= a.floor and b.cap >= a.cap):
+            raise DomainError("tiers must rise in min_volume, floor and cap")
+    return tiers
+
+
+SHARE = _decimal(Decimal(0), Decimal(1))
+RATE = _decimal(Decimal(0), Decimal(100))
+
+PARAMS: dict[str, Callable[[Any], Any]] = {
+    "rounding": _rounding,
+    "aggregation": _choice("sum", "max"),
+    "volume_window_months": _int(1, 36),
+    "volume_rates": _mapping(_name, RATE),
+    "custody_rates": _mapping(lambda k: k in WALLETS, RATE),
+    "capital_by_service_class": _mapping(lambda k: k in {"1", "2", "3"}, _minor),
+    "overheads_fraction": SHARE,
+    "incident_lookback_years": _int(1, 30),
+    "incident_weights": _mapping(_name, RATE),
+    "incident_decay_by_age_years": _decay,
+    "uncompensated_multiplier": _decimal(Decimal(1), Decimal(10)),
+    "incident_loading_cap": RATE,
+    "unregistered_custodian_loading": RATE,
+    "tiers": _tiers,
+    "min_insurer_rating": _rating,
+    "rating_haircuts": _mapping(ratings.is_rating, SHARE),
+    "min_initial_term_days": _int(0, 3650),
+    "min_remaining_term_days": _int(0, 3650),
+    "min_cancellation_notice_days": _int(0, 3650),
+    "required_perils": _perils,
+    "fx_mismatch_haircut": SHARE,
+    "max_insurer_share": SHARE,
+    "max_insurance_share": SHARE,
+}
+REQUIRED = ("rounding", "aggregation", "fx_mismatch_haircut", "max_insurer_share", "max_insurance_share")
+
+
+def _has_float(v: Any) -> bool:
+    if isinstance(v, float):
+        return True
+    if isinstance(v, dict):
+        return any(_has_float(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_has_float(x) for x in v)
+    return False
+
+
+def _check_header(doc: dict, errors: list[tuple[str, str]]) -> date | None:
+    for k in sorted(set(doc) - TOP_LEVEL):
+        errors.append((f"/{k}", "unknown field"))
+    for k in sorted(TOP_LEVEL - set(doc)):
+        errors.append((f"/{k}", "missing"))
+    for k in ("id", "version", "jurisdiction", "title"):
+        v = doc.get(k)
+        if k in doc and (not isinstance(v, str) or not v.strip() or len(v) > 200):
+            errors.append((f"/{k}", "must be a non-empty string"))
+    if isinstance(doc.get("id"), str) and not all(c.isalnum() or c in "-_." for c in doc["id"]):
+        errors.append(("/id", "may hold only letters, digits, '-', '_' and '.'"))
+    if "currency" in doc and doc.get("currency") not in EXPONENTS:
+        errors.append(("/currency", "unknown or unsupported ISO 4217 currency"))
+    eff = None
+    if "effective_from" in doc:
+        try:
+            eff = date.fromisoformat(doc["effective_from"])
+        except (TypeError, ValueError):
+            errors.append(("/effective_from", "must be a date YYYY-MM-DD"))
+    return eff
+
+
+def _check_params(raw: Any, errors: list[tuple[str, str]]) -> dict[str, Param]:
+    params: dict[str, Param] = {}
+    if not isinstance(raw, dict):
+        errors.append(("/params", "must be an object"))
+        return params
+    for name, entry in raw.items():
+        path = f"/params/{name}"
+        if name not in PARAMS:
+            errors.append((path, "unknown parameter"))
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"value", "source", "provisional"}:
+            errors.append((path, "must be exactly {value, source, provisional}"))
+            continue
+        if not isinstance(entry["source"], str) or not entry["source"].strip():
+            errors.append((path + "/source", "must name the document and section"))
+        if not isinstance(entry["provisional"], bool):
+            errors.append((path + "/provisional", "must be true or false"))
+        try:
+            params[name] = Param(PARAMS[name](entry["value"]), entry["source"], entry["provisional"])
+        except DomainError as e:
+            errors.append((path + "/value", str(e)))
+    return params
+
+
+def _check_consistency(raw: dict, params: dict[str, Param], errors: list[tuple[str, str]]) -> None:
+    for name in REQUIRED:
+        if name not in raw:
+            errors.append((f"/params/{name}", "missing"))
+    if not any(n in raw for n in COMPONENT_PARAMS):
+        errors.append(("/params", f"needs at least one component: {', '.join(COMPONENT_PARAMS)}"))
+    present = [n for n in INCIDENT_PARAMS if n in raw]
+    if present and len(present) != len(INCIDENT_PARAMS):
+        for n in INCIDENT_PARAMS:
+            if n not in raw:
+                errors.append((f"/params/{n}", "missing: incident parameters come all together"))
+    if "volume_rates" in raw and "volume_window_months" not in raw:
+        errors.append(("/params/volume_window_months", "missing: needed by volume_rates"))
+    lb, decay = params.get("incident_lookback_years"), params.get("incident_decay_by_age_years")
+    if lb and decay and len(decay.value) != lb.value:
+        errors.append(("/params/incident_decay_by_age_years/value", "needs one factor per look-back year"))
+    mn, hc = params.get("min_insurer_rating"), params.get("rating_haircuts")
+    if mn and hc:
+        missing = [r for r in ratings.SCALE if ratings.at_least(r, mn.value) and r not in hc.value]
+        if missing:
+            errors.append(("/params/rating_haircuts/value", f"no haircut for eligible ratings {', '.join(missing)}"))
+
+
+def parse_ruleset(document: Any) -> RuleSet:
+    """Validate a rule-set document and return it typed. Raises RuleSetInvalid with every problem."""
+    errors: list[tuple[str, str]] = []
+    if not isinstance(document, dict):
+        raise RuleSetInvalid([("", "a rule-set must be a JSON object")])
+    if _has_float(document):
+        raise RuleSetInvalid([("", "numbers with a fraction must be decimal strings, never floats")])
+    eff = _check_header(document, errors)
+    raw = document.get("params", {})
+    params = _check_params(raw, errors)
+    if isinstance(raw, dict):
+        _check_consistency(raw, params, errors)
+    if errors:
+        raise RuleSetInvalid(errors)
+    return RuleSet(
+        id=document["id"], version=document["version"], jurisdiction=document["jurisdiction"],
+        title=document["title"], effective_from=eff, currency=document["currency"],
+        params=params, document=document, digest=digest_of(document),
+    )
+
+
+def select_ruleset(rulesets: list[RuleSet], jurisdiction: str, on: date) -> RuleSet | None:
+    """The rule-set in force for a jurisdiction on a date: latest effective_from <= on."""
+    usable = [r for r in rulesets if r.jurisdiction == jurisdiction and r.effective_from <= on]
+    return max(usable, key=lambda r: (r.effective_from, r.version)) if usable else None

@@ -1,0 +1,1 @@
+"""Reference FX rates, recorded with their source."""

@@ -1,0 +1,79 @@
+"""Computing and storing obligations. A recomputation on changed inputs or rule-set is a new revision."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..db import utcnow
+from ..domain.errors import DomainError
+from ..domain.facts import fingerprint
+from ..domain.money import Money
+from ..domain.obligation import Line, Obligation
+from ..domain.obligation import compute_obligation as compute_domain
+from ..domain.period import Period
+from ..errors import NotFound, Unprocessable
+from ..extensions import db
+from ..registry.models import Exchange
+from ..reports.service import facts_for
+from ..rulesets import service as rulesets
+from .models import ObligationRecord
+
+
+def parse_period(label: str) -> Period:
+    try:
+        return Period.parse(label)
+    except DomainError as e:
+        raise Unprocessable(str(e), {"period": [str(e)]}) from None
+
+
+def latest(exchange_id: str, period: str) -> ObligationRecord | None:
+    return db.session.scalar(select(ObligationRecord).filter_by(exchange_id=exchange_id, period=period)
+                             .order_by(ObligationRecord.revision.desc()).limit(1))
+
+
+def compute(ex: Exchange, period_label: str, actor: str, ruleset_ref: str | None = None) -> ObligationRecord:
+    """Compute the exchange's obligation; store it as a new revision unless nothing changed."""
+    period = parse_period(period_label)
+    if ruleset_ref:
+        rs = rulesets.get(*rulesets.parse_ref(ruleset_ref))
+        if rs.jurisdiction != ex.jurisdiction:
+            raise Unprocessable(f"rule-set {rs.id} is for {rs.jurisdiction}, the exchange is in {ex.jurisdiction}",
+                                {"ruleset": ["wrong jurisdiction"]})
+    else:
+        rs = rulesets.in_force(ex.jurisdiction, period.start)
+    facts = facts_for(ex)
+    try:
+        ob = compute_domain(facts, period, rs)
+    except DomainError as e:
+        raise Unprocessable(f"cannot compute the {period.label} obligation: {e}") from None
+    inputs = fingerprint(facts)
+    prev = latest(ex.org_id, period.label)
+    if prev is not None and prev.ruleset_digest == rs.digest and prev.inputs_digest == inputs:
+        return prev
+    if prev is not None:
+        prev.superseded_at = utcnow()
+    row = ObligationRecord(
+        exchange_id=ex.org_id, period=period.label, period_start=period.start, period_end=period.end,
+        revision=(prev.revision + 1) if prev else 1, ruleset_id=rs.id, ruleset_version=rs.version,
+        ruleset_digest=rs.digest, total=ob.total.amount, currency=ob.currency,
+        lines=[ln.as_dict() for ln in ob.lines], inputs_digest=inputs, computed_by=actor)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def get(obligation_id: str) -> ObligationRecord:
+    row = db.session.get(ObligationRecord, obligation_id)
+    if row is None:
+        raise NotFound(f"no obligation {obligation_id}")
+    return row
+
+
+def to_domain(row: ObligationRecord) -> Obligation:
+    """Rebuild the stored computation as a domain Obligation (for offset evaluation)."""
+    lines = tuple(Line(d["component"], Money(int(d["amount"]["amount"]), d["amount"]["currency"]),
+                       d["explanation"], d["inputs"], d["parameter"]) for d in row.lines)
+    period = Period(row.period, row.period_start, row.period_end)
+    ref = {"id": row.ruleset_id, "version": row.ruleset_version, "digest": row.ruleset_digest}
+    ex = db.session.get(Exchange, row.exchange_id)
+    return Obligation(row.exchange_id, ex.jurisdiction, period, ref, Money(row.total, row.currency), lines)

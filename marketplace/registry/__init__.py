@@ -1,0 +1,1 @@
+"""Registry: organizations (regulators, insurers, exchanges, custodians), approvals, ratings, users."""

@@ -1,0 +1,1 @@
+"""Exchange reports: monthly volumes, custody balances, incidents, fixed overheads."""

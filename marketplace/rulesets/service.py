@@ -1,0 +1,96 @@
+"""Rule-set versions: shipped files, seeding, lookup. Published versions are never modified."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import rfc8785
+from sqlalchemy import select
+
+from ..domain.errors import RuleSetInvalid
+from ..domain.rulesets import RuleSet, parse_ruleset, select_ruleset
+from ..errors import Conflict, NotFound, Unprocessable
+from ..extensions import db
+from .models import RuleSetVersion
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def load_shipped(directory: Path = DATA_DIR) -> list[RuleSet]:
+    """Parse and validate every shipped rule-set file; a bad file stops start-up with its problems."""
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            rs = parse_ruleset(json.loads(path.read_text(encoding="utf-8")))
+        except RuleSetInvalid as e:
+            raise RuleSetInvalid([(f"{path.name}{p}", m) for p, m in e.errors]) from None
+        if path.stem != f"{rs.id}@{rs.version}":
+            raise RuleSetInvalid([(path.name, f"file must be named {rs.id}@{rs.version}.json")])
+        out.append(rs)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _parse_stored(document: str) -> RuleSet:
+    return parse_ruleset(json.loads(document))
+
+
+def _domain(row: RuleSetVersion) -> RuleSet:
+    rs = _parse_stored(row.document)
+    if rs.digest != row.digest:
+        raise Conflict(f"stored rule-set {row.ruleset_id}@{row.version} does not match its digest")
+    return rs
+
+
+def publish(rs: RuleSet, publisher_id: str | None) -> RuleSetVersion:
+    """Store a validated rule-set version. Same id+version twice: fine if identical, else refused."""
+    existing = db.session.scalar(select(RuleSetVersion).filter_by(ruleset_id=rs.id, version=rs.version))
+    if existing is not None:
+        if existing.digest != rs.digest:
+            raise Conflict(f"rule-set {rs.id}@{rs.version} is already published with digest {existing.digest}")
+        return existing
+    row = RuleSetVersion(ruleset_id=rs.id, version=rs.version, jurisdiction=rs.jurisdiction,
+                         effective_from=rs.effective_from, digest=rs.digest,
+                         document=rfc8785.dumps(rs.document).decode("utf-8"), published_by=publisher_id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def seed_shipped(shipped: list[RuleSet]) -> int:
+    """Publish the shipped rule-sets that are not in the database yet. Returns how many were added."""
+    before = db.session.scalar(select(db.func.count()).select_from(RuleSetVersion))
+    for rs in shipped:
+        publish(rs, None)
+    return db.session.scalar(select(db.func.count()).select_from(RuleSetVersion)) - before
+
+
+def all_versions() -> list[tuple[RuleSetVersion, RuleSet]]:
+    rows = db.session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.ruleset_id,
+                                                              RuleSetVersion.effective_from)).all()
+    return [(r, _domain(r)) for r in rows]
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    rid, sep, version = (ref or "").partition("@")
+    if not sep or not rid or not version:
+        raise Unprocessable(f"rule-set reference {ref!r} must be ID@VERSION", {"ruleset": ["must be ID@VERSION"]})
+    return rid, version
+
+
+def get(ruleset_id: str, version: str) -> RuleSet:
+    row = db.session.scalar(select(RuleSetVersion).filter_by(ruleset_id=ruleset_id, version=version))
+    if row is None:
+        raise NotFound(f"no rule-set {ruleset_id}@{version} is published")
+    return _domain(row)
+
+
+def in_force(jurisdiction: str, on: date) -> RuleSet:
+    rows = db.session.scalars(select(RuleSetVersion).filter_by(jurisdiction=jurisdiction)).all()
+    rs = select_ruleset([_domain(r) for r in rows], jurisdiction, on)
+    if rs is None:
+        raise NotFound(f"no rule-set for {jurisdiction} is in force on {on}")
+    return rs

@@ -1,0 +1,1 @@
+"""Web adapter helpers shared by every feature blueprint."""
