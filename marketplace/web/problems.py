@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ServiceError
@@ -24,11 +24,11 @@ def problem(status: int, title: str, detail: str | None = None, type_: str = "ab
 
 
 def _request_id() -> str:
-    rid = getattr(g, "request_id", None)
+    rid = request.environ.get("marketplace.request_id")
     if rid is None:
         supplied = request.headers.get("X-Request-ID", "")
         rid = supplied if 0 < len(supplied) <= 64 and supplied.replace("-", "").isalnum() else uuid.uuid4().hex
-        g.request_id = rid
+        request.environ["marketplace.request_id"] = rid
     return rid
 
 

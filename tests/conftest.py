@@ -1,0 +1,106 @@
+"""Shared fixtures: an app on a migrated database, on SQLite always and on PostgreSQL when configured.
+
+PostgreSQL: TEST_DATABASE_URL names a database this run may own (`.ci/run` creates a fresh one).
+Each test starts from empty tables (the schema is migrated once per backend per run).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from marketplace import create_app
+from marketplace.config import normalise_db_url
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def backend_url(name: str, tmp_path_factory) -> str:
+    if name == "sqlite":
+        return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.db")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL not configured (TEST_DATABASE_URL unset); .ci/run always sets it")
+    return normalise_db_url(url)
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(url: str, tmp_path, **extra):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INSTANCE_PATH": str(tmp_path),
+                       "SECRET_KEY": "test-secret", **extra})
+
+
+def migrate_to_head(url: str, tmp_path) -> None:
+    from flask_migrate import upgrade
+
+    if url.startswith("postgresql"):
+        reset_postgres(url)
+    app = make_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        from marketplace.extensions import db
+        db.engine.dispose()
+
+
+def wipe(app) -> None:
+    from marketplace.extensions import db
+
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+    db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    url = backend_url(request.param, tmp_path_factory)
+    migrate_to_head(url, tmp_path_factory.mktemp("migrate"))
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory):
+    url = backend_url("sqlite", tmp_path_factory)
+    migrate_to_head(url, tmp_path_factory.mktemp("migrate"))
+    return url
+
+
+def _app_fixture(url, tmp_path):
+    app = make_app(url, tmp_path)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            wipe(app)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An app on each backend (integration tests)."""
+    yield from _app_fixture(database_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url, tmp_path):
+    """An app on SQLite only (API tests: fast; the backends are covered by integration tests)."""
+    yield from _app_fixture(sqlite_url, tmp_path)
+
+
+@pytest.fixture
+def demo(app):
+    from marketplace.demo.service import load
+    from marketplace.extensions import db
+
+    load()
+    db.session.commit()
+    return app
