@@ -26,6 +26,24 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.close()
 
 
+def _install_api(app: Flask) -> None:
+    from .auth import server as oauth
+    from .auth.routes import bp as oauth_bp
+    from .obligations.routes import bp as obligations_bp
+    from .registry.routes import bp as registry_bp
+    from .reports.routes import bp as reports_bp
+    from .rulesets.routes import bp as rulesets_bp
+    from .web.api import create_api
+    from .web.media import install as install_media_check
+
+    oauth.init_app(app)
+    app.register_blueprint(oauth_bp)
+    api = create_api(app)
+    for bp in (registry_bp, rulesets_bp, reports_bp, obligations_bp):
+        api.register_blueprint(bp)
+    install_media_check(app)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. `config` overrides what the environment says."""
     import os
@@ -54,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     problems.install(app)
     app.register_blueprint(health_bp)
+    _install_api(app)
 
     from .cli import marketplace_cli
 

@@ -9,6 +9,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from .domain.errors import DomainError
 from .errors import ServiceError
@@ -35,6 +36,10 @@ def transactional(fn):
         except (ServiceError, DomainError) as e:
             db.session.rollback()
             fail(getattr(e, "detail", None) or str(e))
+        except SQLAlchemyError as e:
+            db.session.rollback()
+            reason = str(getattr(e, "orig", None) or type(e).__name__).splitlines()[0]
+            fail(f"database error: {reason} (is it migrated? run `flask --app wsgi db upgrade`)")
 
     return with_appcontext(wrapper)
 
@@ -63,20 +68,34 @@ def bootstrap(name: str, jurisdiction: str) -> None:
     from .registry import service as registry
     from .rulesets import service as rulesets
 
+    from .auth import service as auth
+    from .auth.models import OAuthClient
+    from .extensions import db
+
     added = rulesets.seed_shipped(current_app.extensions["shipped_rulesets"])
     org, created = registry.ensure_regulator(name, jurisdiction, "cli:bootstrap")
     click.echo(f"rule-sets published: {added} new")
     click.echo(f"regulator {org.name} ({org.jurisdiction}): {'created' if created else 'already exists'}, id {org.id}")
+    if db.session.query(OAuthClient).filter_by(org_id=org.id).count() == 0:
+        client, secret = auth.create_client(org, "bootstrap", None, "cli:bootstrap")
+        click.echo(f"client_id:     {client.client_id}")
+        click.echo(f"client_secret: {secret}")
+        click.echo("(the secret is shown once and stored only as a hash: keep it now)")
 
 
 @marketplace_cli.command("demo")
 @transactional
 def demo() -> None:
     """Load the demo data (idempotent)."""
+    from pathlib import Path
+
+    from .demo import credentials
     from .demo.service import load
 
     for kind, names in load().items():
         click.echo(f"{kind}: {', '.join(names)}")
+    path = credentials.ensure(Path(current_app.instance_path) / "demo-credentials.json")
+    click.echo(f"API client credentials for every demo organization: {path}")
 
 
 @marketplace_cli.command("rulesets")
@@ -125,6 +144,49 @@ def obligation(licence: str, period: str, ruleset_ref: str | None, jurisdiction:
     rows = [[ln.component, ln.amount.format(), ln.explanation] for ln in ob.lines]
     rows.append(["TOTAL", ob.total.format(), ""])
     click.echo(table(rows, ["component", "amount", "explanation"], right={1}))
+
+
+@marketplace_cli.group("clients")
+def clients() -> None:
+    """API client credentials."""
+
+
+def _find_org(ref: str):
+    from sqlalchemy import or_, select
+
+    from .extensions import db
+    from .registry.models import Organization
+
+    found = db.session.scalars(select(Organization).where(or_(Organization.id == ref, Organization.name == ref))).all()
+    if len(found) != 1:
+        fail(f"no single organization with id or name {ref!r}")
+    return found[0]
+
+
+@clients.command("create")
+@click.option("--org", "org_ref", required=True, help="Organization id or exact name.")
+@click.option("--scopes", default="", help="Space- or comma-separated; default: every scope the org may hold.")
+@click.option("--name", default="cli", show_default=True)
+@transactional
+def clients_create(org_ref: str, scopes: str, name: str) -> None:
+    """Create a client; its secret is printed once."""
+    from .auth import service as auth
+
+    org = _find_org(org_ref)
+    wanted = [s for s in scopes.replace(",", " ").split() if s]
+    client, secret = auth.create_client(org, name, wanted or None, "cli")
+    click.echo(f"client_id:     {client.client_id}\nclient_secret: {secret}\nscopes:        {client.scope}")
+
+
+@clients.command("revoke")
+@click.argument("client_id")
+@transactional
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client and every token it holds."""
+    from .auth import service as auth
+
+    auth.revoke_client(auth.get_client(client_id))
+    click.echo(f"revoked {client_id}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,7 +36,7 @@ def reset_postgres(url: str) -> None:
 
 def make_app(url: str, tmp_path, **extra):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INSTANCE_PATH": str(tmp_path),
-                       "SECRET_KEY": "test-secret", **extra})
+                       "SECRET_KEY": "test-secret", "ARGON2_FAST": True, **extra})
 
 
 def migrate_to_head(url: str, tmp_path) -> None:

@@ -77,3 +77,37 @@ def to_domain(row: ObligationRecord) -> Obligation:
     ref = {"id": row.ruleset_id, "version": row.ruleset_version, "digest": row.ruleset_digest}
     ex = db.session.get(Exchange, row.exchange_id)
     return Obligation(row.exchange_id, ex.jurisdiction, period, ref, Money(row.total, row.currency), lines)
+
+
+# Sources of allocations for offset evaluation; the allocations feature registers one.
+ALLOCATION_SOURCES: list = []
+
+
+def offset_for(row: ObligationRecord):
+    """The offset report of a stored obligation under the rule-set it was computed with."""
+    from ..domain.offset import evaluate_offset
+    from ..fx import service as fx
+
+    rs = rulesets.get(row.ruleset_id, row.ruleset_version)
+    allocations = [a for source in ALLOCATION_SOURCES for a in source(row)]
+    return evaluate_offset(to_domain(row), allocations, fx.rates(row.period_start), rs), rs
+
+
+def what_if(row: ObligationRecord, target: Money, rating: str | None, currency: str | None) -> dict:
+    from ..domain.fx import pick_rate
+    from ..domain.whatif import what_if as compute_what_if
+    from ..fx import service as fx
+
+    offset, rs = offset_for(row)
+    rate = None
+    if currency and currency != row.currency:
+        rate = pick_rate(fx.rates(), currency, row.currency, row.period_start)
+        if rate is None:
+            raise Unprocessable(f"no reference rate {currency}/{row.currency} on or before {row.period_start}",
+                                {"currency": ["no reference rate for this currency"]})
+    try:
+        result = compute_what_if(offset, target, rs, rating, currency, rate)
+    except DomainError as e:
+        raise Unprocessable(str(e), {"target_net_reserve": [str(e)]}) from None
+    return {"obligation": row.id, "current_offset": offset.total.as_dict(),
+            "current_net_reserve": offset.net_reserve.as_dict(), **result.as_dict()}

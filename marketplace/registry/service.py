@@ -138,3 +138,40 @@ def link_custodian(exchange: Exchange, custodian: Custodian) -> None:
     if custodian not in exchange.custodians:
         exchange.custodians.append(custodian)
         db.session.flush()
+
+
+INSURER_TRANSITIONS = {"approve": ("pending", "approved"), "suspend": ("approved", "suspended"),
+                       "reinstate": ("suspended", "approved")}
+
+
+def admit_insurer(name: str, regulator: Organization, actor: str, rating: str | None = None) -> Organization:
+    """Create an insurer under a regulator, pending approval."""
+    org = create_org("insurer", name, regulator.jurisdiction, actor)
+    set_insurer_status(org, regulator, "pending", actor)
+    if rating:
+        set_rating(org, rating, actor)
+    return org
+
+
+def transition_insurer(insurer: Organization, regulator: Organization, action: str, actor: str,
+                       reason: str | None) -> InsurerApproval:
+    """approve (pending->approved), suspend (approved->suspended), reinstate (suspended->approved)."""
+    from_status, to_status = INSURER_TRANSITIONS[action]
+    approval = db.session.scalar(select(InsurerApproval).filter_by(insurer_id=insurer.id, regulator_id=regulator.id))
+    current = approval.status if approval else "none"
+    if current != from_status:
+        raise Conflict(f"cannot {action} an insurer whose status is {current!r} (needs {from_status!r})",
+                       current_state=current)
+    return set_insurer_status(insurer, regulator, to_status, actor, reason)
+
+
+def unlink_custodian(exchange: Exchange, custodian: Custodian) -> None:
+    if custodian not in exchange.custodians:
+        raise NotFound(f"custodian {custodian.org_id} is not linked to this exchange")
+    exchange.custodians.remove(custodian)
+    db.session.flush()
+
+
+def approvals_of(org: Organization) -> list[InsurerApproval]:
+    return db.session.scalars(select(InsurerApproval).filter_by(insurer_id=org.id)
+                              .order_by(InsurerApproval.regulator_id)).all()

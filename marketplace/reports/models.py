@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, currency_column, id_column, minor_units, utcnow
@@ -77,3 +77,19 @@ class FixedOverheads(_Reported, db.Model):
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
     amount: Mapped[int] = minor_units()
     currency: Mapped[str] = currency_column()
+
+
+class ReportRevision(db.Model):
+    """Every revision of every reported fact, as it stood, with who recorded it and when."""
+
+    __tablename__ = "report_revisions"
+    __table_args__ = (UniqueConstraint("kind", "record_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # volume | custody | incident | overheads
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.org_id"), nullable=False, index=True)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[dict] = mapped_column(JSON, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

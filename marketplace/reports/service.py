@@ -16,22 +16,51 @@ from ..domain.facts import (
     Volume,
 )
 from ..domain.money import Money
+from ..db import utcnow
 from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Exchange
-from .models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume
+from .models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReportRevision
+
+KINDS = {MonthlyVolume: "volume", CustodyBalanceRecord: "custody", IncidentRecord: "incident",
+         FixedOverheads: "overheads"}
+SKIP = {"id", "exchange_id", "revision", "recorded_by", "recorded_at"}
+
+
+def _plain(v):
+    return v.isoformat() if isinstance(v, date) else v
+
+
+def _snapshot(row) -> None:
+    """Keep this revision of the row, as it stands, in report_revisions."""
+    data = {c.key: _plain(getattr(row, c.key)) for c in row.__table__.columns if c.key not in SKIP}
+    db.session.add(ReportRevision(kind=KINDS[type(row)], record_id=row.id, exchange_id=row.exchange_id,
+                                  revision=row.revision, data=data, recorded_by=row.recorded_by,
+                                  recorded_at=utcnow()))
 
 
 def _upsert(model, keys: dict, amount: Money, actor: str, **fields):
-    """Insert a reported row, or correct it as a new revision when its natural key exists."""
+    """Insert a reported row, or correct it as a new revision when its natural key exists.
+
+    The row gets a transient `outcome`: created, corrected or unchanged.
+    """
     row = db.session.scalar(select(model).filter_by(**keys))
     if row is None:
-        row = model(**keys, amount=amount.amount, currency=amount.currency, recorded_by=actor, **fields)
+        row = model(**keys, amount=amount.amount, currency=amount.currency, recorded_by=actor, revision=1, **fields)
         db.session.add(row)
+        db.session.flush()
+        outcome = "created"
     elif (row.amount, row.currency) != (amount.amount, amount.currency):
         row.amount, row.currency, row.recorded_by = amount.amount, amount.currency, actor
         row.revision += 1
+        row.recorded_at = utcnow()
+        outcome = "corrected"
+    else:
+        row.outcome = "unchanged"
+        return row
+    _snapshot(row)
     db.session.flush()
+    row.outcome = outcome
     return row
 
 
@@ -58,10 +87,36 @@ def record_incident(ex: Exchange, occurred_on: date, kind: str, loss: Money, com
         raise Unprocessable("compensated exceeds the loss", {"compensated": ["must not exceed loss"]})
     row = IncidentRecord(exchange_id=ex.org_id, occurred_on=occurred_on, kind=kind, loss=loss.amount,
                          compensated=compensated.amount, currency=loss.currency, description=description,
-                         recorded_by=actor)
+                         recorded_by=actor, revision=1)
     db.session.add(row)
     db.session.flush()
+    _snapshot(row)
+    db.session.flush()
+    row.outcome = "created"
     return row
+
+
+def correct_incident(row: IncidentRecord, occurred_on: date, kind: str, loss: Money, compensated: Money,
+                     actor: str, description: str | None = None) -> IncidentRecord:
+    """Restate an incident as its next revision; the earlier revisions stay in report_revisions."""
+    if compensated > loss:
+        raise Unprocessable("compensated exceeds the loss", {"compensated": ["must not exceed loss"]})
+    new = (occurred_on, kind, loss.amount, compensated.amount, loss.currency, description)
+    if new == (row.occurred_on, row.kind, row.loss, row.compensated, row.currency, row.description):
+        row.outcome = "unchanged"
+        return row
+    (row.occurred_on, row.kind, row.loss, row.compensated, row.currency, row.description) = new
+    row.revision += 1
+    row.recorded_by, row.recorded_at = actor, utcnow()
+    _snapshot(row)
+    db.session.flush()
+    row.outcome = "corrected"
+    return row
+
+
+def history(kind: str, record_id: str) -> list[ReportRevision]:
+    return db.session.scalars(select(ReportRevision).filter_by(kind=kind, record_id=record_id)
+                              .order_by(ReportRevision.revision)).all()
 
 
 def facts_for(ex: Exchange) -> ExchangeFacts:

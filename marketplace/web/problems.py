@@ -23,6 +23,58 @@ def problem(status: int, title: str, detail: str | None = None, type_: str = "ab
     return resp
 
 
+def pointer_errors(messages, prefix: str = "#") -> list[dict]:
+    """Flatten marshmallow messages ({"a": {"b": ["msg"]}}) into [{"pointer": "#/a/b", "detail": "msg"}]."""
+    out: list[dict] = []
+    if isinstance(messages, dict):
+        for k, v in messages.items():
+            sub = prefix if k == "_schema" else f"{prefix}/{str(k).lstrip('/')}"
+            out += pointer_errors(v, sub)
+    elif isinstance(messages, (list, tuple)):
+        if all(isinstance(m, str) for m in messages):
+            out += [{"pointer": prefix, "detail": m} for m in messages]
+        else:
+            for m in messages:
+                out += pointer_errors(m, prefix)
+    else:
+        out.append({"pointer": prefix, "detail": str(messages)})
+    return out
+
+
+def validation_errors(messages: dict) -> list[dict]:
+    """webargs messages by location -> RFC 9457 style error entries naming each bad field."""
+    out: list[dict] = []
+    for location, fields in (messages or {}).items():
+        if location in ("json", "form", "files"):
+            out += pointer_errors(fields)
+        else:
+            kind = {"query": "parameter", "headers": "header", "view_args": "parameter"}.get(location, location)
+            for e in pointer_errors(fields, ""):
+                out.append({kind: e["pointer"].lstrip("/") or location, "detail": e["detail"]})
+    return out
+
+
+def service_errors(errors: dict | list) -> list[dict]:
+    if isinstance(errors, list):
+        return errors
+    return pointer_errors({k: v for k, v in errors.items()})
+
+
+def from_exception(e: Exception) -> Response:
+    if isinstance(e, ServiceError):
+        return problem(e.status, e.title, e.detail, errors=service_errors(e.errors), **e.extra)
+    code = getattr(e, "code", None) or 500
+    data = getattr(e, "data", None) or {}
+    if code == 422 and "messages" in data:
+        errors = validation_errors(data["messages"])
+        names = ", ".join(sorted({x.get("pointer") or x.get("parameter") or x.get("header") or "?" for x in errors}))
+        return problem(422, "Validation failed", f"Invalid input: {names}", errors=errors)
+    resp = problem(code, getattr(e, "name", "Error"), getattr(e, "description", None))
+    if code == 405 and getattr(e, "valid_methods", None):
+        resp.headers["Allow"] = ", ".join(e.valid_methods)
+    return resp
+
+
 def _request_id() -> str:
     rid = request.environ.get("marketplace.request_id")
     if rid is None:
@@ -44,14 +96,11 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(e: ServiceError):
-        return problem(e.status, e.title, e.detail, errors=e.errors, **e.extra)
+        return from_exception(e)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
-        resp = problem(e.code or 500, e.name, e.description)
-        if e.code == 405 and getattr(e, "valid_methods", None):
-            resp.headers["Allow"] = ", ".join(e.valid_methods)
-        return resp
+        return from_exception(e)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

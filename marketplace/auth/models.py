@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, created_column, utcnow
+from ..extensions import db
+from ..registry.models import Organization
+from .passwords import verify
+
+
+class OAuthClient(db.Model):
+    """An API client of one organization. The secret is stored as an argon2 hash only."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    scope: Mapped[str] = mapped_column(Text, nullable=False)  # space-separated
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = created_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    org: Mapped[Organization] = relationship()
+
+    # authlib ClientMixin
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        allowed = self.scope.split()
+        if not scope:
+            return " ".join(allowed)
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.revoked_at is None and verify(self.secret_hash, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials" and self.revoked_at is None
+
+
+class OAuthToken(db.Model):
+    """An opaque access token, stored as its SHA-256 only."""
+
+    __tablename__ = "oauth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"), nullable=False, index=True)
+    scope: Mapped[str] = mapped_column(Text, nullable=False)
+    issued_at: Mapped[int] = mapped_column(Integer, nullable=False)  # unix seconds
+    expires_in: Mapped[int] = mapped_column(Integer, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[OAuthClient] = relationship()
+
+    # authlib TokenMixin
+    def check_client(self, client) -> bool:
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.issued_at + self.expires_in
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.client.revoked_at is not None
+
+    def revoke(self) -> None:
+        self.revoked_at = utcnow()

@@ -1,0 +1,26 @@
+"""Scopes per action, and which organization kinds may hold each."""
+
+SCOPES: dict[str, str] = {
+    "registry:read": "read organizations visible to the caller",
+    "registry:write": "admit insurers, register exchanges and custodians, issue client credentials",
+    "rulesets:write": "publish rule-set versions for the regulator's jurisdiction",
+    "reports:read": "read exchange reports (own, or the regulator's exchanges)",
+    "reports:write": "report volumes, custody balances and incidents",
+    "obligations:read": "read obligations",
+    "obligations:write": "compute obligations",
+}
+
+BY_KIND: dict[str, tuple[str, ...]] = {
+    "regulator": ("registry:read", "registry:write", "rulesets:write", "reports:read", "obligations:read",
+                  "obligations:write"),
+    "exchange": ("registry:read", "reports:read", "reports:write", "obligations:read", "obligations:write"),
+    "insurer": ("registry:read",),
+    "custodian": ("registry:read",),
+}
+
+
+def check(kind: str, requested: list[str] | tuple[str, ...]) -> list[str]:
+    """The problems with giving `requested` scopes to an organization of `kind` (empty when fine)."""
+    problems = [f"unknown scope {s!r}" for s in requested if s not in SCOPES]
+    problems += [f"an organization of kind {kind} cannot hold {s!r}" for s in requested if s in SCOPES and s not in BY_KIND.get(kind, ())]
+    return problems

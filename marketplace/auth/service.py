@@ -1,0 +1,54 @@
+"""Client credentials: create (secret shown once), revoke; tokens stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+
+from ..db import utcnow
+from ..errors import NotFound, Unprocessable
+from ..extensions import db
+from ..registry.models import Organization
+from . import scopes as scope_rules
+from .models import OAuthClient, OAuthToken
+from .passwords import hash_secret
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_client(org: Organization, name: str, requested: list[str] | None, actor: str) -> tuple[OAuthClient, str]:
+    """A new client for `org`; returns it with its secret, which is never stored or shown again."""
+    wanted = list(dict.fromkeys(requested)) if requested else list(scope_rules.BY_KIND.get(org.kind, ()))
+    problems = scope_rules.check(org.kind, wanted)
+    if problems:
+        raise Unprocessable("; ".join(problems), {"scopes": problems})
+    secret = secrets.token_urlsafe(32)
+    client = OAuthClient(client_id="mpc_" + secrets.token_hex(12), secret_hash=hash_secret(secret), org_id=org.id,
+                         name=name, scope=" ".join(wanted), created_by=actor)
+    db.session.add(client)
+    db.session.flush()
+    return client, secret
+
+
+def get_client(client_id: str) -> OAuthClient:
+    client = db.session.get(OAuthClient, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    return client
+
+
+def revoke_client(client: OAuthClient) -> None:
+    """Revoke a client and every token it holds."""
+    now = utcnow()
+    client.revoked_at = client.revoked_at or now
+    db.session.execute(update(OAuthToken).where(OAuthToken.client_id == client.client_id,
+                                                OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
+    db.session.flush()
+
+
+def find_token(token: str) -> OAuthToken | None:
+    return db.session.scalar(select(OAuthToken).filter_by(token_hash=token_hash(token)))

@@ -1,0 +1,181 @@
+"""Reporting API: volumes, custody balances and incidents; single, JSON array or CSV; all or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_smorest import Blueprint
+
+from ..errors import Unprocessable
+from ..extensions import db
+from ..registry.models import Exchange
+from ..tenancy import get_visible, visible
+from ..web.guard import principal, requires
+from ..web.pagination import paginate
+from . import access  # noqa: F401  (registers the visibility rules)
+from . import service
+from .ingest import load_rows
+from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReportRevision
+from .schemas import (
+    BatchResult,
+    CustodyIn,
+    CustodyOut,
+    CustodyPage,
+    IncidentCorrection,
+    IncidentIn,
+    IncidentOut,
+    IncidentPage,
+    ReportQuery,
+    RevisionList,
+    VolumeIn,
+    VolumeOut,
+    VolumePage,
+)
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Exchange reports")
+
+BATCH_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}},
+    "text/csv": {"schema": {"type": "string"}},
+}}}
+
+
+def _reporting_exchange() -> Exchange:
+    p = principal()
+    if p.kind != "exchange":
+        raise Unprocessable("only an exchange reports its own facts")
+    return get_visible(Exchange, p.org_id, "exchange")
+
+
+def _currency(ex: Exchange) -> str | None:
+    """The reporting currency: that of the newest rule-set published for the exchange's jurisdiction."""
+    from ..rulesets import service as rulesets
+
+    versions = [rs for _, rs in rulesets.all_versions() if rs.jurisdiction == ex.jurisdiction]
+    return max(versions, key=lambda r: r.effective_from).currency if versions else None
+
+
+def _check_currency(rows: list[dict], ex: Exchange, fields: tuple[str, ...], batch: bool) -> None:
+    cur = _currency(ex)
+    errors = [{"pointer": f"{f'#/{i}' if batch else '#'}/{f}/currency", "detail": f"must be {cur}"}
+              for i, r in enumerate(rows) for f in fields if cur and r[f].currency != cur]
+    if errors:
+        raise Unprocessable(f"reports for {ex.jurisdiction} are in {cur}; nothing was recorded", errors)
+
+
+def _summary(rows, out_schema) -> dict:
+    counts = {"created": 0, "corrected": 0, "unchanged": 0}
+    for r in rows:
+        counts[r.outcome] += 1
+    return {**counts, "items": out_schema(many=True).dump(rows)}
+
+
+@bp.route("/volumes", methods=["POST"])
+@requires("reports:write")
+@bp.doc(**BATCH_BODY)
+@bp.response(200, BatchResult)
+def report_volumes():
+    """Monthly volume per product class: one object, an array, or CSV (month,product_class,amount,currency).
+    A row for an existing month and class is a correction: a new revision, the old one kept."""
+    ex = _reporting_exchange()
+    rows, batch = load_rows(VolumeIn(), ["month", "product_class", "amount"])
+    _check_currency(rows, ex, ("amount",), batch)
+    seen = {}
+    for i, r in enumerate(rows):
+        key = (r["month"], r["product_class"])
+        if key in seen:
+            raise Unprocessable("the same month and class appears twice",
+                                [{"pointer": f"#/{i}", "detail": f"duplicates row {seen[key]}"}])
+        seen[key] = i
+    out = [service.record_volume(ex, date.fromisoformat(r["month"] + "-01"), r["product_class"], r["amount"],
+                                 principal().actor) for r in rows]
+    return _summary(out, VolumeOut)
+
+
+@bp.route("/custody", methods=["POST"])
+@requires("reports:write")
+@bp.doc(**BATCH_BODY)
+@bp.response(200, BatchResult)
+def report_custody():
+    """Customer assets in custody per wallet (hot/cold) on a date: object, array or CSV (as_of,wallet,amount,currency)."""
+    ex = _reporting_exchange()
+    rows, batch = load_rows(CustodyIn(), ["as_of", "wallet", "amount"])
+    _check_currency(rows, ex, ("amount",), batch)
+    out = [service.record_custody(ex, r["as_of"], r["wallet"], r["amount"], principal().actor) for r in rows]
+    return _summary(out, CustodyOut)
+
+
+@bp.route("/incidents", methods=["POST"])
+@requires("reports:write")
+@bp.doc(**BATCH_BODY)
+@bp.response(200, BatchResult)
+def report_incidents():
+    """Incidents: object, array or CSV (occurred_on,kind,loss,compensated,currency[,description])."""
+    ex = _reporting_exchange()
+    rows, batch = load_rows(IncidentIn(), ["occurred_on", "kind", "loss", "compensated"])
+    _check_currency(rows, ex, ("loss", "compensated"), batch)
+    out = [service.record_incident(ex, r["occurred_on"], r["kind"], r["loss"], r["compensated"], principal().actor,
+                                   r.get("description")) for r in rows]
+    return _summary(out, IncidentOut)
+
+
+@bp.route("/incidents/<incident_id>/corrections", methods=["POST"])
+@requires("reports:write")
+@bp.arguments(IncidentCorrection)
+@bp.response(200, IncidentOut)
+def correct_incident(data, incident_id):
+    """Restate an incident; it becomes the next revision and the history keeps the old one."""
+    ex = _reporting_exchange()
+    row = get_visible(IncidentRecord, incident_id, "incident")
+    _check_currency([data], ex, ("loss", "compensated"), False)
+    return service.correct_incident(row, data["occurred_on"], data["kind"], data["loss"], data["compensated"],
+                                    principal().actor, data.get("description"))
+
+
+def _listing(model, date_col, q):
+    stmt = visible(model)
+    if "exchange" in q:
+        stmt = stmt.where(model.exchange_id == q["exchange"])
+    if "date_from" in q:
+        stmt = stmt.where(date_col >= q["date_from"])
+    if "date_to" in q:
+        stmt = stmt.where(date_col <= q["date_to"])
+    return paginate(stmt.order_by(model.exchange_id, date_col, model.id), q["page"], q["per_page"])
+
+
+@bp.route("/volumes", methods=["GET"])
+@requires("reports:read")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, VolumePage)
+def list_volumes(q):
+    return _listing(MonthlyVolume, MonthlyVolume.month, q)
+
+
+@bp.route("/custody", methods=["GET"])
+@requires("reports:read")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, CustodyPage)
+def list_custody(q):
+    return _listing(CustodyBalanceRecord, CustodyBalanceRecord.as_of, q)
+
+
+@bp.route("/incidents", methods=["GET"])
+@requires("reports:read")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, IncidentPage)
+def list_incidents(q):
+    return _listing(IncidentRecord, IncidentRecord.occurred_on, q)
+
+
+@bp.route("/<any(volume,custody,incident):kind>/<record_id>/history", methods=["GET"])
+@requires("reports:read")
+@bp.response(200, RevisionList)
+def report_history(kind, record_id):
+    """Every revision of a reported fact: what it said, who recorded it, when."""
+    rows = db.session.scalars(visible(ReportRevision).filter_by(kind=kind, record_id=record_id)
+                              .order_by(ReportRevision.revision)).all()
+    if not rows:
+        from ..errors import NotFound
+
+        raise NotFound(f"no {kind} {record_id}")
+    return {"items": rows}

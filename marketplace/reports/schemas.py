@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..domain.facts import INCIDENT_KINDS, PRODUCT_CLASSES
+from ..web.schemas import NonNegativeMoneySchema, Strict, page_schema
+
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
+
+
+class VolumeIn(Strict):
+    month = ma.fields.String(required=True, validate=MONTH)
+    product_class = ma.fields.String(required=True, validate=validate.OneOf(PRODUCT_CLASSES))
+    amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+
+
+class CustodyIn(Strict):
+    as_of = ma.fields.Date(required=True)
+    wallet = ma.fields.String(required=True, validate=validate.OneOf(["hot", "cold"]))
+    amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+
+
+class IncidentIn(Strict):
+    occurred_on = ma.fields.Date(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(INCIDENT_KINDS))
+    loss = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+    compensated = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+    description = ma.fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+    @ma.validates_schema
+    def _compensation(self, data, **_):
+        loss, comp = data.get("loss"), data.get("compensated")
+        if loss is not None and comp is not None:
+            if loss.currency != comp.currency:
+                raise ma.ValidationError({"compensated": ["must be in the loss currency"]})
+            if comp > loss:
+                raise ma.ValidationError({"compensated": ["must not exceed the loss"]})
+
+
+class IncidentCorrection(IncidentIn):
+    """A correction restates the whole incident; it becomes the next revision."""
+
+
+def _money(amount_attr: str):
+    return ma.fields.Function(lambda r: {"amount": str(getattr(r, amount_attr)), "currency": r.currency})
+
+
+class _ReportedOut(ma.Schema):
+    id = ma.fields.String()
+    exchange = ma.fields.String(attribute="exchange_id")
+    revision = ma.fields.Integer()
+    recorded_by = ma.fields.String()
+    recorded_at = ma.fields.DateTime()
+
+
+class VolumeOut(_ReportedOut):
+    month = ma.fields.Function(lambda r: r.month.strftime("%Y-%m"))
+    product_class = ma.fields.String()
+    amount = _money("amount")
+
+
+class CustodyOut(_ReportedOut):
+    as_of = ma.fields.Date()
+    wallet = ma.fields.String()
+    amount = _money("amount")
+
+
+class IncidentOut(_ReportedOut):
+    occurred_on = ma.fields.Date()
+    kind = ma.fields.String()
+    loss = _money("loss")
+    compensated = _money("compensated")
+    description = ma.fields.String(allow_none=True)
+
+
+class BatchResult(ma.Schema):
+    created = ma.fields.Integer()
+    corrected = ma.fields.Integer()
+    unchanged = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Dict())
+
+
+class ReportQuery(Strict):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    exchange = ma.fields.String()
+    date_from = ma.fields.Date(data_key="from")
+    date_to = ma.fields.Date(data_key="to")
+
+
+class RevisionOut(ma.Schema):
+    revision = ma.fields.Integer()
+    data = ma.fields.Dict()
+    recorded_by = ma.fields.String()
+    recorded_at = ma.fields.DateTime()
+
+
+class RevisionList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RevisionOut))
+
+
+VolumePage = page_schema(VolumeOut, "VolumePage")
+CustodyPage = page_schema(CustodyOut, "CustodyPage")
+IncidentPage = page_schema(IncidentOut, "IncidentPage")

@@ -1,0 +1,118 @@
+"""`requires(scope)`: the one decorator every API route carries.
+
+It authenticates the bearer token (authlib), checks the scope, sets the calling principal, applies
+Idempotency-Key to POSTs, and owns the unit of work: commit when the answer is a success, roll back
+otherwise, so a failed request leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749.errors import MissingAuthorizationError
+from authlib.oauth2.rfc6750.errors import InsufficientScopeError, InvalidTokenError
+from flask import Response, g, make_response, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ServiceError
+from ..extensions import db
+from . import idempotency
+from .problems import from_exception, problem
+
+
+@dataclass(frozen=True)
+class Principal:
+    org_id: str
+    kind: str
+    jurisdiction: str | None
+    name: str
+    client_id: str
+    scopes: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        return f"client:{self.client_id}"
+
+
+def principal() -> Principal:
+    p = g.get("principal")
+    if p is None:
+        raise RuntimeError("no authenticated principal: route lacks @requires")
+    return p
+
+
+def _unauthorized(detail: str, error: str | None) -> Response:
+    resp = problem(401, "Unauthorized", detail)
+    challenge = 'Bearer realm="marketplace"'
+    if error:
+        challenge += f', error="{error}"'
+    resp.headers["WWW-Authenticate"] = challenge
+    return resp
+
+
+def _authenticate(scope: str) -> Response | None:
+    from ..auth.server import protector
+
+    try:
+        token = protector.acquire_token([scope])
+    except MissingAuthorizationError:
+        return _unauthorized("A bearer token is required (POST /oauth/token).", None)
+    except InvalidTokenError:
+        db.session.rollback()
+        return _unauthorized("The access token is invalid, expired or revoked.", "invalid_token")
+    except InsufficientScopeError:
+        db.session.rollback()
+        return problem(403, "Forbidden", f"This action needs the scope {scope!r}.", required_scope=scope)
+    except Exception:  # malformed Authorization headers and other token-parsing failures
+        db.session.rollback()
+        return _unauthorized("The Authorization header is not a usable bearer token.", "invalid_request")
+    org = token.client.org
+    g.principal = Principal(org.id, org.kind, org.jurisdiction, org.name, token.client_id,
+                            frozenset(token.scope.split()))
+    return None
+
+
+def _run(fn, args, kwargs) -> Response:
+    try:
+        return make_response(fn(*args, **kwargs))
+    except (ServiceError, HTTPException) as e:
+        return from_exception(e)
+
+
+def requires(scope: str):
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            denied = _authenticate(scope)
+            if denied is not None:
+                return denied
+            reservation = None
+            key = request.headers.get("Idempotency-Key")
+            if request.method == "POST" and key is not None:
+                reservation, answer = idempotency.begin(g.principal.client_id, key)
+                if answer is not None:
+                    return answer
+            try:
+                resp = _run(fn, args, kwargs)
+            except Exception:
+                if reservation is not None:
+                    idempotency.abandon(reservation)
+                raise
+            if resp.status_code >= 400:
+                db.session.rollback()
+            if reservation is not None:
+                idempotency.finish(reservation, resp)
+            db.session.commit()
+            return resp
+
+        doc = getattr(wrapper, "_apidoc", {})
+        manual = doc.setdefault("manual_doc", {})
+        manual["security"] = [{"oauth2": [scope]}]
+        wrapper._apidoc = doc
+        wrapper.required_scope = scope
+        return wrapper
+
+    return decorate
+
+

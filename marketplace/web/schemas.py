@@ -1,0 +1,69 @@
+"""Schemas shared by every feature: money, problems, pagination."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..domain.money import EXPONENTS, Money
+
+MAX_PER_PAGE = 100
+
+
+class Strict(ma.Schema):
+    """Unknown fields are an error (marshmallow's RAISE), stated once here."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class MoneySchema(Strict):
+    """{"amount": "<integer minor units as string>", "currency": "JPY"}"""
+
+    amount = ma.fields.String(required=True, validate=validate.Regexp(r"^-?(0|[1-9][0-9]{0,17})$",
+                                                                      error="must be integer minor units as a string"))
+    currency = ma.fields.String(required=True, validate=validate.OneOf(sorted(EXPONENTS)))
+
+    @ma.post_load
+    def to_money(self, data, **_):
+        return Money(int(data["amount"]), data["currency"])
+
+    @ma.pre_dump
+    def from_money(self, obj, **_):
+        if isinstance(obj, Money):
+            return obj.as_dict()
+        return obj
+
+
+class NonNegativeMoneySchema(MoneySchema):
+    @ma.validates("amount")
+    def _non_negative(self, value, **_):
+        if value.startswith("-"):
+            raise ma.ValidationError("must not be negative")
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Dict())
+    request_id = ma.fields.String()
+    required_scope = ma.fields.String()
+
+
+class PageQuery(Strict):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE),
+                                 metadata={"description": f"at most {MAX_PER_PAGE}"})
+
+
+class PageMeta(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    return type(name, (PageMeta,), {"items": ma.fields.List(ma.fields.Nested(item), required=True)})

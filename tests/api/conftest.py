@@ -1,0 +1,87 @@
+"""API fixtures: the demo world on SQLite, tokens for any demo organization, OpenAPI response checks."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from flask import request
+
+from marketplace.auth import service as auth
+from marketplace.demo.service import load
+from marketplace.extensions import db
+from marketplace.registry.models import Organization
+from tests.openapi_check import ResponseChecker
+
+ORGS = {
+    "fsa": ("regulator", "Financial Services Agency (Japan)"),
+    "bafin": ("regulator", "BaFin (MiCA competent authority)"),
+    "sfc": ("regulator", "Securities and Futures Commission (Hong Kong)"),
+    "sakura": ("exchange", "Sakura Digital Exchange"),
+    "rhein": ("exchange", "Rhein Crypto Markets"),
+    "victoria": ("exchange", "Victoria Harbour VATP"),
+    "tokio": ("insurer", "Tokio Mutual Cyber"),
+    "harbour": ("insurer", "Harbour Specialty Re"),
+    "nova": ("insurer", "Nova Digital Assurance"),
+}
+
+
+class World:
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self._tokens: dict = {}
+
+    def org(self, key: str) -> Organization:
+        kind, name = ORGS[key]
+        return db.session.query(Organization).filter_by(kind=kind, name=name).one()
+
+    def credentials(self, key: str, scopes: list[str] | None = None) -> tuple[str, str]:
+        client, secret = auth.create_client(self.org(key), "test", scopes, "test")
+        db.session.commit()
+        return client.client_id, secret
+
+    def token(self, key: str, scopes: list[str] | None = None) -> str:
+        cache = (key, tuple(scopes or ()))
+        if cache not in self._tokens:
+            cid, secret = self.credentials(key, scopes)
+            basic = base64.b64encode(f"{cid}:{secret}".encode()).decode()
+            r = self.client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                 headers={"Authorization": f"Basic {basic}"})
+            assert r.status_code == 200, r.json
+            self._tokens[cache] = r.json["access_token"]
+        return self._tokens[cache]
+
+    def as_(self, key: str, scopes: list[str] | None = None) -> dict:
+        return {"Authorization": f"Bearer {self.token(key, scopes)}"}
+
+    def call(self, method: str, path: str, who: str | None = None, headers: dict | None = None, **kw):
+        h = dict(self.as_(who) if who else {})
+        h.update(headers or {})
+        return getattr(self.client, method)(path, headers=h, **kw)
+
+
+@pytest.fixture(scope="session")
+def openapi_doc(sqlite_url, tmp_path_factory):
+    from tests.conftest import make_app
+
+    app = make_app(sqlite_url, tmp_path_factory.mktemp("spec"))
+    with app.app_context():
+        return app.test_client().get("/api/openapi.json").json
+
+
+@pytest.fixture
+def world(sqlite_app, openapi_doc):
+    load()
+    db.session.commit()
+    checker = ResponseChecker(openapi_doc)
+
+    @sqlite_app.after_request
+    def _check(resp):
+        if request.url_rule is not None:
+            checker.check(request.url_rule.rule, request.method, resp.status_code, resp.mimetype,
+                          resp.get_json(silent=True))
+        return resp
+
+    yield World(sqlite_app)
+    assert not checker.failures, "responses do not match the OpenAPI document:\n" + "\n".join(checker.failures)
