@@ -65,12 +65,11 @@ def marketplace_cli() -> None:
 @transactional
 def bootstrap(name: str, jurisdiction: str) -> None:
     """Publish the shipped rule-sets and create the regulator organization (idempotent)."""
-    from .registry import service as registry
-    from .rulesets import service as rulesets
-
     from .auth import service as auth
     from .auth.models import OAuthClient
     from .extensions import db
+    from .registry import service as registry
+    from .rulesets import service as rulesets
 
     added = rulesets.seed_shipped(current_app.extensions["shipped_rulesets"])
     org, created = registry.ensure_regulator(name, jurisdiction, "cli:bootstrap")

@@ -9,7 +9,22 @@ from .rulesets.models import RuleSetVersion
 from .web.idempotency import IdempotencyKey
 
 __all__ = [
-    "Custodian", "CustodyBalanceRecord", "Exchange", "ExchangeCustodian", "FixedOverheads", "FxRateRecord",
-    "IncidentRecord", "InsurerApproval", "MonthlyVolume", "ObligationRecord", "OrgHistory", "Organization",
-    "IdempotencyKey", "OAuthClient", "OAuthToken", "ReportRevision", "RuleSetVersion", "User",
+    "Custodian",
+    "CustodyBalanceRecord",
+    "Exchange",
+    "ExchangeCustodian",
+    "FixedOverheads",
+    "FxRateRecord",
+    "IdempotencyKey",
+    "IncidentRecord",
+    "InsurerApproval",
+    "MonthlyVolume",
+    "OAuthClient",
+    "OAuthToken",
+    "ObligationRecord",
+    "OrgHistory",
+    "Organization",
+    "ReportRevision",
+    "RuleSetVersion",
+    "User",
 ]

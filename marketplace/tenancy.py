@@ -7,7 +7,8 @@ exactly as for an id that does not exist). A model with no rule cannot be looked
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.sql import ColumnElement

@@ -38,7 +38,7 @@ class ResponseChecker:
         path, method = openapi_path(rule), method.lower()
         where = f"{method.upper()} {path} -> {status}"
         if status >= 400:
-            ok = mimetype == "application/problem+json" and isinstance(body, dict) and PROBLEM_REQUIRED <= set(body)
+            ok = mimetype == "application/problem+json" and isinstance(body, dict) and set(body) >= PROBLEM_REQUIRED
             if not ok:
                 self.failures.append(f"{where}: not problem+json")
             self.checked += 1

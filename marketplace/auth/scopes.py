@@ -22,5 +22,7 @@ BY_KIND: dict[str, tuple[str, ...]] = {
 def check(kind: str, requested: list[str] | tuple[str, ...]) -> list[str]:
     """The problems with giving `requested` scopes to an organization of `kind` (empty when fine)."""
     problems = [f"unknown scope {s!r}" for s in requested if s not in SCOPES]
-    problems += [f"an organization of kind {kind} cannot hold {s!r}" for s in requested if s in SCOPES and s not in BY_KIND.get(kind, ())]
+    allowed = BY_KIND.get(kind, ())
+    problems += [f"an organization of kind {kind} cannot hold {s!r}" for s in requested
+                 if s in SCOPES and s not in allowed]
     return problems

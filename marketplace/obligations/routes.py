@@ -9,8 +9,10 @@ from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
 from ..web.guard import principal, requires
 from ..web.pagination import paginate
-from . import access  # noqa: F401  (registers the visibility rule)
-from . import service
+from . import (
+    access,  # noqa: F401  (registers the visibility rule)
+    service,
+)
 from .models import ObligationRecord
 from .schemas import ObligationCreate, ObligationOut, ObligationPage, ObligationQuery, WhatIfIn, WhatIfOut
 
@@ -73,5 +75,6 @@ def what_if(data, obligation_id):
     that gives it at an assumed rating and currency."""
     row = get_visible(ObligationRecord, obligation_id, "obligation")
     if data["target_net_reserve"].currency != row.currency:
-        raise Unprocessable(f"target must be in {row.currency}", {"target_net_reserve/currency": [f"must be {row.currency}"]})
+        raise Unprocessable(f"target must be in {row.currency}",
+                            {"target_net_reserve/currency": [f"must be {row.currency}"]})
     return service.what_if(row, data["target_net_reserve"], data.get("rating"), data.get("currency"))

@@ -11,8 +11,10 @@ from ..extensions import db
 from ..tenancy import get_visible, visible
 from ..web.guard import principal, requires
 from ..web.pagination import paginate
-from . import access  # noqa: F401  (registers the visibility rules)
-from . import service
+from . import (
+    access,  # noqa: F401  (registers the visibility rules)
+    service,
+)
 from .models import Custodian, Exchange, Organization, OrgHistory
 from .schemas import (
     ClientCreate,

@@ -22,7 +22,7 @@ class OrganizationCreate(Strict):
     registration_status = ma.fields.String(validate=validate.OneOf(CUSTODIAN_STATUSES))
     registration_number = ma.fields.String(validate=validate.Length(min=1, max=64))
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def _per_kind(self, data, **_):
         only = {"insurer": {"rating"}, "exchange": {"licence_number", "service_classes", "custodians"},
                 "custodian": {"registration_status", "registration_number"}}

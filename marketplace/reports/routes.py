@@ -12,8 +12,10 @@ from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
 from ..web.guard import principal, requires
 from ..web.pagination import paginate
-from . import access  # noqa: F401  (registers the visibility rules)
-from . import service
+from . import (
+    access,  # noqa: F401  (registers the visibility rules)
+    service,
+)
 from .ingest import load_rows
 from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReportRevision
 from .schemas import (
@@ -97,7 +99,8 @@ def report_volumes():
 @bp.doc(**BATCH_BODY)
 @bp.response(200, BatchResult)
 def report_custody():
-    """Customer assets in custody per wallet (hot/cold) on a date: object, array or CSV (as_of,wallet,amount,currency)."""
+    """Customer assets in custody per wallet (hot/cold) on a date.
+    One object, an array, or CSV (as_of,wallet,amount,currency)."""
     ex = _reporting_exchange()
     rows, batch = load_rows(CustodyIn(), ["as_of", "wallet", "amount"])
     _check_currency(rows, ex, ("amount",), batch)

@@ -28,7 +28,7 @@ class IncidentIn(Strict):
     compensated = ma.fields.Nested(NonNegativeMoneySchema, required=True)
     description = ma.fields.String(validate=validate.Length(max=2000), allow_none=True)
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def _compensation(self, data, **_):
         loss, comp = data.get("loss"), data.get("compensated")
         if loss is not None and comp is not None:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..db import utcnow
 from ..domain.facts import (
     INCIDENT_KINDS,
     Custodian,
@@ -16,7 +17,6 @@ from ..domain.facts import (
     Volume,
 )
 from ..domain.money import Money
-from ..db import utcnow
 from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Exchange

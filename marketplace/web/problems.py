@@ -57,7 +57,7 @@ def validation_errors(messages: dict) -> list[dict]:
 def service_errors(errors: dict | list) -> list[dict]:
     if isinstance(errors, list):
         return errors
-    return pointer_errors({k: v for k, v in errors.items()})
+    return pointer_errors(dict(errors.items()))
 
 
 def from_exception(e: Exception) -> Response:

@@ -1,0 +1,45 @@
+"""The README's curl walk, run as written against a live server on the demo data."""
+
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from marketplace.demo import credentials
+from marketplace.demo.service import load
+from marketplace.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def walk_script() -> str:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- walk:start -->\s*```bash\n(.*?)```\s*<!-- walk:end -->", text, re.S).group(1)
+    return block
+
+
+def test_readme_walk(app, tmp_path):
+    load()
+    creds = credentials.ensure(tmp_path / "demo-credentials.json")
+    db.session.commit()
+    db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {**os.environ, "BASE": f"http://127.0.0.1:{server.server_port}", "CREDS": str(creds)}
+        out = subprocess.run(["bash", "-euo", "pipefail", "-c", walk_script()], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert "total 2000000000 JPY" in lines
+    assert any(ln.startswith("floor") and "1300000000" in ln for ln in lines)
+    assert "({'amount': '1000000000', 'currency': 'JPY'}, {'amount': '1052631579', 'currency': 'JPY'})" in lines
+    assert "'approved'" in out.stdout and "{'created': 12, 'corrected': 0, 'unchanged': 0}" in lines
+    assert lines[-1].startswith("(422,") and "#/period" in lines[-1] and "#/colour" in lines[-1]
