@@ -1,4 +1,4 @@
-"""415 for API request bodies in a media type the endpoint does not take."""
+"""413 for oversized bodies, 415 for API request bodies in a media type the endpoint does not take."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ CSV_PREFIX = "/api/v1/reports/"
 def install(app: Flask) -> None:
     @app.before_request
     def _check_media_type():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            return problem(413, "Content too large", f"Request bodies are limited to {limit} bytes.")
         if not request.path.startswith("/api/v1/") or request.method not in ("POST", "PUT", "PATCH"):
             return None
         if not request.content_length and not request.headers.get("Transfer-Encoding"):

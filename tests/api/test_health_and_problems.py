@@ -73,3 +73,10 @@ def test_abort_with_413(sqlite_app):
 
     r = sqlite_app.test_client().post("/upload")
     assert r.status_code == 413 and r.mimetype == "application/problem+json"
+
+
+def test_oversized_api_body_is_413_problem(sqlite_app):
+    sqlite_app.config["MAX_CONTENT_LENGTH"] = 1000
+    r = sqlite_app.test_client().post("/api/v1/reports/volumes", data="x" * 5000, content_type="text/csv",
+                                      headers={"Authorization": "Bearer whatever"})
+    assert r.status_code == 413 and r.mimetype == "application/problem+json"

@@ -82,3 +82,47 @@ def test_console_script_and_flask_cli(tmp_path):
     bad = subprocess.run([bindir / "marketplace", "obligation", "--exchange", "X", "--period", "2027-Q1"],
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: no exchange with licence 'X'"
+
+
+def test_bootstrap_prints_first_client_once(app):
+    first = run(app, "bootstrap")
+    assert "client_id:" in first.output and "client_secret:" in first.output
+    assert "client_secret:" not in run(app, "bootstrap").output
+
+
+def test_clients_create_and_revoke(demo):
+    out = run(demo, "clients", "create", "--org", "Sakura Digital Exchange", "--scopes", "reports:read,reports:write")
+    assert out.exit_code == 0, out.output
+    fields = dict(line.split(":", 1) for line in out.output.strip().splitlines())
+    assert fields["scopes"].strip() == "reports:read reports:write"
+    client_id = fields["client_id"].strip()
+    token = demo.test_client().post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                          "client_secret": fields["client_secret"].strip()})
+    assert token.status_code == 200
+    assert run(demo, "clients", "revoke", client_id).exit_code == 0
+    h = {"Authorization": f"Bearer {token.json['access_token']}"}
+    assert demo.test_client().get("/api/v1/reports/volumes", headers=h).status_code == 401
+    bad = run(demo, "clients", "create", "--org", "Sakura Digital Exchange", "--scopes", "registry:write")
+    assert bad.exit_code == 2 and "cannot hold 'registry:write'" in bad.output
+    assert run(demo, "clients", "create", "--org", "Nobody").exit_code == 2
+    assert run(demo, "clients", "revoke", "nope").exit_code == 2
+
+
+def test_demo_credentials_file_is_private_and_stable(demo):
+    path = Path(demo.instance_path) / "demo-credentials.json"
+    out = run(demo, "demo")
+    assert out.exit_code == 0 and str(path) in out.output
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    first = path.read_text()
+    run(demo, "demo")
+    assert path.read_text() == first
+    doc = json.loads(first)
+    assert len(doc["clients"]) == 3 + 3 + 3  # regulators, insurers, exchanges
+    path.unlink()
+    run(demo, "demo")
+    assert json.loads(path.read_text())["clients"][0]["client_id"] != doc["clients"][0]["client_id"]
+    from marketplace.auth.models import OAuthClient
+    from marketplace.extensions import db
+
+    db.session.remove()
+    assert db.session.get(OAuthClient, doc["clients"][0]["client_id"]).revoked_at is not None
