@@ -27,3 +27,10 @@ class Conflict(ServiceError):
 class Unprocessable(ServiceError):
     status = 422
     title = "Unprocessable content"
+
+
+class Forbidden(ServiceError):
+    """Authenticated, but this organization's role may not do this."""
+
+    status = 403
+    title = "Forbidden"

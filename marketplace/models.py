@@ -1,16 +1,23 @@
 """Every feature's models, imported so the metadata (and Alembic) sees all tables."""
 
+from .allocations.models import Allocation
 from .auth.models import OAuthClient, OAuthToken
+from .events.models import Event
 from .fx.models import FxRateRecord
+from .market.models import CoverageRequest, Offering
 from .obligations.models import ObligationRecord
+from .policies.models import Policy, PolicyRevision
 from .registry.models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory, User
 from .reports.models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReportRevision
 from .rulesets.models import RuleSetVersion
 from .web.idempotency import IdempotencyKey
 
 __all__ = [
+    "Allocation",
+    "CoverageRequest",
     "Custodian",
     "CustodyBalanceRecord",
+    "Event",
     "Exchange",
     "ExchangeCustodian",
     "FixedOverheads",
@@ -22,8 +29,11 @@ __all__ = [
     "OAuthClient",
     "OAuthToken",
     "ObligationRecord",
+    "Offering",
     "OrgHistory",
     "Organization",
+    "Policy",
+    "PolicyRevision",
     "ReportRevision",
     "RuleSetVersion",
     "User",

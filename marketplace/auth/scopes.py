@@ -8,13 +8,19 @@ SCOPES: dict[str, str] = {
     "reports:write": "report volumes, custody balances and incidents",
     "obligations:read": "read obligations",
     "obligations:write": "compute obligations",
+    "market:read": "search offerings; read coverage requests addressed to or sent by the caller",
+    "market:write": "insurers: list offerings, quote, decline, bind; exchanges: request, accept, withdraw",
+    "policies:read": "read policies (insurer: its own; exchange: where insured; regulator: its jurisdiction)",
+    "policies:write": "insurers: register, amend, cancel and lapse policies",
+    "allocations:write": "exchanges: attach and detach policy limit to their obligations",
 }
 
 BY_KIND: dict[str, tuple[str, ...]] = {
     "regulator": ("registry:read", "registry:write", "rulesets:write", "reports:read", "obligations:read",
-                  "obligations:write"),
-    "exchange": ("registry:read", "reports:read", "reports:write", "obligations:read", "obligations:write"),
-    "insurer": ("registry:read",),
+                  "obligations:write", "market:read", "policies:read"),
+    "exchange": ("registry:read", "reports:read", "reports:write", "obligations:read", "obligations:write",
+                 "market:read", "market:write", "policies:read", "allocations:write"),
+    "insurer": ("registry:read", "market:read", "market:write", "policies:read", "policies:write"),
     "custodian": ("registry:read",),
 }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..auth import scopes as scope_rules
 from ..auth import service as auth
 from ..auth.models import OAuthClient
 from ..auth.passwords import verify
@@ -27,6 +28,8 @@ def _still_valid(entries: list[dict]) -> bool:
         client = db.session.get(OAuthClient, e.get("client_id", ""))
         if client is None or client.revoked_at is not None or not verify(client.secret_hash, e.get("client_secret")):
             return False
+        if client.scope.split() != list(scope_rules.BY_KIND.get(client.org.kind, ())):
+            return False  # the org kind's scopes changed: issue fresh clients
     return True
 
 

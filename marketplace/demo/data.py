@@ -81,3 +81,38 @@ FX_RATES = [
     ("EUR", "JPY", Decimal("162.40"), date(2026, 12, 30), "Demo reference fixing"),
     ("USD", "HKD", Decimal("7.7810"), date(2026, 12, 30), "Demo reference fixing"),
 ]
+
+# Market (issue: coverage market). Offerings by (insurer, title).
+OFFERINGS = [
+    {"insurer": "Tokio Mutual Cyber", "title": "Exchange crime and custody cover (JPY)",
+     "perils": ["theft_hack", "insider_fraud", "operational_failure", "custodian_failure"],
+     "jurisdictions": ["JP", "HK"], "currency": "JPY", "min_limit": 500_000_000, "max_limit": 5_000_000_000,
+     "capacity": 20_000_000_000, "deductible": 50_000_000, "min_term_months": 12, "max_term_months": 36,
+     "indicative_rate": "0.012", "notice": 90},
+    {"insurer": "Tokio Mutual Cyber", "title": "Global digital-asset cover (USD)",
+     "perils": ["theft_hack", "insider_fraud", "operational_failure", "professional_liability",
+                "business_disruption", "loss_of_documents"],
+     "jurisdictions": ["JP", "EU", "HK"], "currency": "USD", "min_limit": 100_000_000, "max_limit": 2_000_000_000,
+     "capacity": 5_000_000_000, "deductible": 10_000_000, "min_term_months": 12, "max_term_months": 36,
+     "indicative_rate": "0.0135", "notice": 120},
+    {"insurer": "Harbour Specialty Re", "title": "Hot-wallet theft cover",
+     "perils": ["theft_hack", "insider_fraud", "operational_failure"],
+     "jurisdictions": ["JP", "HK"], "currency": "JPY", "min_limit": 200_000_000, "max_limit": 2_000_000_000,
+     "capacity": 8_000_000_000, "deductible": 20_000_000, "min_term_months": 6, "max_term_months": 24,
+     "indicative_rate": "0.009", "notice": 90},
+]
+
+# The JP exchange's cover: one bound in the market, two registered directly (one in USD).
+BOUND = {"offering": "Exchange crime and custody cover (JPY)", "number": "TMC-2026-0001", "limit": 3_000_000_000,
+         "term_start": date(2026, 10, 1), "term_months": 24, "premium": 36_000_000}
+REGISTERED = [
+    {"insurer": "Harbour Specialty Re", "number": "HSR-JP-7781", "currency": "JPY", "limit": 1_000_000_000,
+     "deductible": 20_000_000, "perils": ["theft_hack", "insider_fraud", "operational_failure"],
+     "term_start": date(2026, 7, 1), "term_end": date(2027, 12, 31), "notice": 90},
+    {"insurer": "Tokio Mutual Cyber", "number": "TMC-USD-0042", "currency": "USD", "limit": 1_000_000_000,
+     "deductible": 10_000_000, "perils": ["theft_hack", "insider_fraud", "operational_failure"],
+     "term_start": date(2026, 12, 1), "term_end": date(2028, 11, 30), "notice": 120},
+]
+# (policy number, amount in the policy currency) attached to the JP 2027-Q1 obligation.
+ALLOCATIONS = [("TMC-2026-0001", 2_000_000_000), ("TMC-USD-0042", 500_000_000), ("HSR-JP-7781", 1_000_000_000)]
+DEMO_PERIOD = "2027-Q1"

@@ -70,9 +70,13 @@ def load() -> dict[str, list[str]]:
     for base, quote, rate, as_of, source in data.FX_RATES:
         fx.record(FxRate(base, quote, rate, as_of, source))
     db.session.flush()
+    from .market import load as load_market
+
+    offerings = load_market()
     return {
         "regulators": [r.name for r in regulators.values()],
         "insurers": [i.name for i in insurers],
         "custodians": [c.org.name for c in custodians],
         "exchanges": [f"{e.org.name} ({e.jurisdiction} licence {e.licence_number})" for e in exchanges],
+        "offerings": offerings,
     }

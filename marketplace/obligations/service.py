@@ -59,6 +59,12 @@ def compute(ex: Exchange, period_label: str, actor: str, ruleset_ref: str | None
         lines=[ln.as_dict() for ln in ob.lines], inputs_digest=inputs, computed_by=actor)
     db.session.add(row)
     db.session.flush()
+    if prev is not None:
+        from ..events import service as events
+
+        events.record("obligation.recomputed", prev.id, actor, new_obligation=row.id, revision=row.revision)
+        for hook in ON_RECOMPUTE:
+            hook(prev, row)
     return row
 
 
@@ -79,8 +85,9 @@ def to_domain(row: ObligationRecord) -> Obligation:
     return Obligation(row.exchange_id, ex.jurisdiction, period, ref, Money(row.total, row.currency), lines)
 
 
-# Sources of allocations for offset evaluation; the allocations feature registers one.
+# Filled by marketplace.allocations.service.install(): where allocations come from, what a recompute does.
 ALLOCATION_SOURCES: list = []
+ON_RECOMPUTE: list = []
 
 
 def offset_for(row: ObligationRecord):

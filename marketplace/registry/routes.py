@@ -9,7 +9,7 @@ from ..auth.models import OAuthClient
 from ..errors import Unprocessable
 from ..extensions import db
 from ..tenancy import get_visible, visible
-from ..web.guard import principal, requires
+from ..web.guard import acting_as, principal, requires
 from ..web.pagination import paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rules)
@@ -34,10 +34,7 @@ bp = Blueprint("registry", __name__, url_prefix="/api/v1", description="Organiza
 
 
 def _regulator() -> Organization:
-    p = principal()
-    if p.kind != "regulator":
-        raise Unprocessable("only a regulator can do this")
-    return db.session.get(Organization, p.org_id)
+    return db.session.get(Organization, acting_as("regulator").org_id)
 
 
 @bp.route("/organizations", methods=["POST"])

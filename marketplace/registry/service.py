@@ -156,13 +156,18 @@ def admit_insurer(name: str, regulator: Organization, actor: str, rating: str | 
 def transition_insurer(insurer: Organization, regulator: Organization, action: str, actor: str,
                        reason: str | None) -> InsurerApproval:
     """approve (pending->approved), suspend (approved->suspended), reinstate (suspended->approved)."""
+    from ..events import service as events
+
     from_status, to_status = INSURER_TRANSITIONS[action]
     approval = db.session.scalar(select(InsurerApproval).filter_by(insurer_id=insurer.id, regulator_id=regulator.id))
     current = approval.status if approval else "none"
     if current != from_status:
         raise Conflict(f"cannot {action} an insurer whose status is {current!r} (needs {from_status!r})",
                        current_state=current)
-    return set_insurer_status(insurer, regulator, to_status, actor, reason)
+    approval = set_insurer_status(insurer, regulator, to_status, actor, reason)
+    if to_status == "suspended":
+        events.record("insurer.suspended", insurer.id, actor, jurisdiction=regulator.jurisdiction, reason=reason)
+    return approval
 
 
 def unlink_custodian(exchange: Exchange, custodian: Custodian) -> None:

@@ -10,7 +10,7 @@ from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
-from ..web.guard import principal, requires
+from ..web.guard import acting_as, principal, requires
 from ..web.pagination import paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rules)
@@ -43,10 +43,7 @@ BATCH_BODY = {"requestBody": {"required": True, "content": {
 
 
 def _reporting_exchange() -> Exchange:
-    p = principal()
-    if p.kind != "exchange":
-        raise Unprocessable("only an exchange reports its own facts")
-    return get_visible(Exchange, p.org_id, "exchange")
+    return get_visible(Exchange, acting_as("exchange").org_id, "exchange")
 
 
 def _currency(ex: Exchange) -> str | None:

@@ -12,7 +12,7 @@ from ..domain.rulesets import parse_ruleset
 from ..errors import Conflict, Unprocessable
 from ..extensions import db
 from ..tenancy import rule, visible
-from ..web.guard import principal, requires
+from ..web.guard import acting_as, requires
 from . import service
 from .models import RuleSetVersion
 from .schemas import RuleSetDocument, RuleSetList, RuleSetOut, RuleSetQuery
@@ -55,9 +55,7 @@ def get_ruleset(ruleset_id, version):
 @bp.response(201, RuleSetOut)
 def publish_ruleset(document):
     """Publish a new rule-set version for the caller's jurisdiction, effective today or later."""
-    p = principal()
-    if p.kind != "regulator":
-        raise Unprocessable("only a regulator publishes rule-sets")
+    p = acting_as("regulator")
     try:
         rs = parse_ruleset(document)
     except RuleSetInvalid as e:

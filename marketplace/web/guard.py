@@ -116,3 +116,14 @@ def requires(scope: str):
     return decorate
 
 
+
+
+def acting_as(kind: str) -> Principal:
+    """The principal, if its organization is of `kind`; otherwise 403 naming who may act."""
+    from ..errors import Forbidden
+
+    p = principal()
+    if p.kind != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise Forbidden(f"only {article} {kind} can do this; you act for a {p.kind}")
+    return p

@@ -20,6 +20,15 @@ def paginate(stmt: Select, page: int, per_page: int) -> tuple[dict, dict]:
     """Run a page of `stmt`; return (body, headers) for flask-smorest."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return page_of(items, total, page, per_page)
+
+
+def paginate_list(rows: list, page: int, per_page: int) -> tuple[dict, dict]:
+    """A page of an already filtered and sorted list."""
+    return page_of(rows[(page - 1) * per_page:page * per_page], len(rows), page, per_page)
+
+
+def page_of(items: list, total: int, page: int, per_page: int) -> tuple[dict, dict]:
     last = max(1, -(-total // per_page))
     links = [f'<{_url(1, per_page)}>; rel="first"', f'<{_url(last, per_page)}>; rel="last"']
     if page > 1:

@@ -5,7 +5,7 @@ R = "/api/v1/obligations"
 
 def test_compute_get_list_and_revisions(world):
     r = world.call("post", R, "sakura", json={"period": "2027-Q1"})
-    assert r.status_code == 201
+    assert r.status_code == 200  # the demo loader computed it already: nothing changed, same revision
     ob = r.json
     assert ob["total"] == {"amount": "5883337500", "currency": "JPY"} and ob["revision"] == 1
     assert ob["ruleset"]["id"] == "JP-FSA-2026" and ob["ruleset"]["digest"].startswith("sha256:")
@@ -28,7 +28,9 @@ def test_compute_get_list_and_revisions(world):
 
 def test_regulator_computes_for_its_exchange(world):
     sakura = world.org("sakura").id
-    assert world.call("post", R, "fsa", json={"period": "2027-Q1", "exchange": sakura}).status_code == 201
+    assert world.call("post", R, "fsa", json={"period": "2027-Q1", "exchange": sakura}).status_code == 200
+    assert world.call("post", R, "fsa", json={"period": "2026-Q4", "exchange": sakura,
+                                               "ruleset": "JP-FSA-2026@1"}).status_code == 201
     r = world.call("post", R, "fsa", json={"period": "2027-Q1"})
     assert r.status_code == 422 and r.json["errors"][0]["pointer"] == "#/exchange"
     assert world.call("post", R, "bafin", json={"period": "2027-Q1", "exchange": sakura}).status_code == 404
@@ -47,23 +49,25 @@ def test_compute_refusals(world):
 
 
 def test_what_if(world):
-    """JP 2027-Q1 obligation 5,883,337,500, no cover yet. Target net reserve 3,000,000,000:
-    extra eligible needed 2,883,337,500. At rating A (haircut 5%): limit 2,883,337,500 / 0.95 =
-    3,035,092,105.26 -> rounded up 3,035,092,106. Lowest net reserve with the 80% insurance cap:
-    5,883,337,500 - 4,706,670,000 = 1,176,667,500, so a target of 1,000,000,000 is not achievable.
+    """JP 2027-Q1 obligation 5,883,337,500; the demo cover gives an offset of 2,518,359,909 (worked in
+    tests/integration/test_market_flow.py), so the net reserve is 3,364,977,591. Target 3,000,000,000:
+    extra eligible needed 364,977,591. At rating A (haircut 5%): 364,977,591 / 0.95 = 384,186,937.89
+    -> rounded up 384,186,938. Lowest net reserve with the 80% insurance cap: 5,883,337,500 -
+    4,706,670,000 = 1,176,667,500, so a target of 1,000,000,000 is not achievable.
     In USD at the demo rate 150.25 with the 8% FX haircut (AA, no rating haircut): one cent gives
-    1.3823 JPY: 2,883,337,500 / 1.3823 = 2,085,898,502.50 -> 2,085,898,503 cents."""
+    1.3823 JPY: 364,977,591 / 1.3823 = 264,036,454.46 -> 264,036,455 cents."""
     ob = world.call("post", R, "sakura", json={"period": "2027-Q1"}).json
     url = f"{R}/{ob['id']}/what-if"
     r = world.call("post", url, "sakura", json={"target_net_reserve": {"amount": "3000000000", "currency": "JPY"},
                                                 "rating": "A"}).json
-    assert r["achievable"] and r["extra_eligible_needed"]["amount"] == "2883337500"
-    assert r["limit_needed"] == {"amount": "3035092106", "currency": "JPY"}
+    assert r["achievable"] and r["extra_eligible_needed"]["amount"] == "364977591"
+    assert r["current_offset"]["amount"] == "2518359909"
+    assert r["limit_needed"] == {"amount": "384186938", "currency": "JPY"}
     r = world.call("post", url, "sakura", json={"target_net_reserve": {"amount": "1000000000", "currency": "JPY"}}).json
     assert not r["achievable"] and r["lowest_net_reserve"]["amount"] == "1176667500"
     r = world.call("post", url, "sakura", json={"target_net_reserve": {"amount": "3000000000", "currency": "JPY"},
                                                 "rating": "AA", "currency": "USD"}).json
-    assert r["limit_needed"] == {"amount": "2085898503", "currency": "USD"}
+    assert r["limit_needed"] == {"amount": "264036455", "currency": "USD"}
     bad = world.call("post", url, "sakura", json={"target_net_reserve": {"amount": "-1", "currency": "EUR"}})
     assert bad.status_code == 422
     r = world.call("post", url, "sakura", json={"target_net_reserve": {"amount": "1", "currency": "JPY"},

@@ -99,5 +99,10 @@ def test_demo_load_is_idempotent(app):
     db.session.commit()
     assert counts() == first
     assert first["organizations"] == 3 + 3 + 2 + 3
+    from marketplace.market.models import Offering
+    from marketplace.policies.models import Policy
+
+    assert db.session.query(Offering).count() == 3 and db.session.query(Policy).count() == 3
+    assert db.session.query(models.Allocation).count() == 3
     assert first["monthly_volumes"] == 24 * (3 + 1 + 1)
     assert first["ruleset_versions"] == 3

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from ..extensions import db
+from .models import KINDS, Event
+
+
+def record(kind: str, subject_id: str, actor: str, **payload) -> Event:
+    """Add an event to the current transaction (it commits or rolls back with the change)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind}")
+    ev = Event(kind=kind, subject_id=subject_id, actor=actor, payload=payload)
+    db.session.add(ev)
+    return ev

@@ -1,0 +1,1 @@
+"""The coverage market: insurers' offerings, search, and request -> quote -> accept -> bind."""

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, created_column, currency_column, id_column, minor_units, utcnow
+from ..extensions import db
+from ..registry.models import Organization
+
+OFFERING_STATUSES = ("draft", "listed", "withdrawn")
+
+
+class Offering(db.Model):
+    __tablename__ = "offerings"
+    __table_args__ = (
+        CheckConstraint("capacity_used >= 0 AND capacity_used <= capacity", name="capacity_not_oversold"),
+        CheckConstraint("min_limit > 0 AND min_limit <= max_limit", name="limit_range"),
+        CheckConstraint("min_term_months >= 1 AND min_term_months <= max_term_months", name="term_range"),
+        CheckConstraint("status IN ('draft','listed','withdrawn')", name="status"),
+    )
+
+    id: Mapped[str] = id_column()
+    insurer_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    perils: Mapped[list] = mapped_column(JSON, nullable=False)
+    jurisdictions: Mapped[list] = mapped_column(JSON, nullable=False)
+    currency: Mapped[str] = currency_column()
+    min_limit: Mapped[int] = minor_units()
+    max_limit: Mapped[int] = minor_units()
+    capacity: Mapped[int] = minor_units()
+    capacity_used: Mapped[int] = minor_units()
+    deductible: Mapped[int] = minor_units()
+    min_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    max_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    indicative_rate: Mapped[str] = mapped_column(String(40), nullable=False)  # Decimal per annum on limit
+    cancellation_notice_days: Mapped[int] = mapped_column(Integer, nullable=False, default=90)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    insurer: Mapped[Organization] = relationship()
+
+
+class CoverageRequest(db.Model):
+    __tablename__ = "coverage_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested','quoted','declined','accepted','bound','expired','withdrawn')",
+                        name="status"),
+    )
+
+    id: Mapped[str] = id_column()
+    offering_id: Mapped[str] = mapped_column(ForeignKey("offerings.id"), nullable=False, index=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.org_id"), nullable=False, index=True)
+    insurer_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="requested")
+    currency: Mapped[str] = currency_column()
+    limit: Mapped[int] = minor_units()
+    perils: Mapped[list] = mapped_column(JSON, nullable=False)
+    term_start: Mapped[date] = mapped_column(Date, nullable=False)
+    term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    message: Mapped[str | None] = mapped_column(Text)
+    premium: Mapped[int | None] = minor_units(nullable=True)
+    quoted_limit: Mapped[int | None] = minor_units(nullable=True)
+    quoted_deductible: Mapped[int | None] = minor_units(nullable=True)
+    quoted_term_start: Mapped[date | None] = mapped_column(Date)
+    quoted_term_end: Mapped[date | None] = mapped_column(Date)
+    quote_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    policy_id: Mapped[str | None] = mapped_column(ForeignKey("policies.id"))
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    offering: Mapped[Offering] = relationship()

@@ -1,0 +1,234 @@
+"""Offerings and the request -> quote -> accept -> bind flow. Binding locks the offering row, so
+capacity is never oversold (and a CHECK constraint backs that up in the database)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from ..db import utcnow
+from ..domain import ratings
+from ..domain.market import Capacity, CapacityExceeded, IllegalTransition, offering_checks, transition
+from ..domain.money import Money
+from ..domain.period import add_months
+from ..errors import Conflict, NotFound, Unprocessable
+from ..extensions import db
+from ..policies import service as policies
+from ..registry import service as registry
+from ..registry.models import Exchange, Organization
+from ..rulesets import service as rulesets
+from .models import CoverageRequest, Offering
+
+
+def _require_approved(insurer: Organization, jurisdictions: list[str]) -> None:
+    approved = registry.approved_jurisdictions(insurer.id)
+    missing = [j for j in jurisdictions if j not in approved]
+    if missing:
+        raise Conflict(f"{insurer.name} is not approved in {', '.join(missing)} and cannot list there",
+                       {"jurisdictions": [f"not approved in {', '.join(missing)}"]})
+
+
+def create_offering(insurer: Organization, data: dict) -> Offering:
+    limits, cap = (data["min_limit"], data["max_limit"]), data["capacity"]
+    currencies = {m.currency for m in (*limits, cap, data["deductible"])}
+    if len(currencies) != 1:
+        raise Unprocessable("limits, capacity and deductible must share one currency", {"currency": ["mixed"]})
+    errors = {}
+    if limits[0] > limits[1]:
+        errors["min_limit"] = ["must not exceed max_limit"]
+    if cap < limits[1]:
+        errors["capacity"] = ["must be at least max_limit"]
+    if data["min_term_months"] > data["max_term_months"]:
+        errors["min_term_months"] = ["must not exceed max_term_months"]
+    if errors:
+        raise Unprocessable("the offering is inconsistent", errors)
+    status = data.get("status", "draft")
+    if status == "listed":
+        _require_approved(insurer, data["jurisdictions"])
+    o = Offering(insurer_id=insurer.id, title=data["title"], perils=sorted(set(data["perils"])),
+                 jurisdictions=sorted(set(data["jurisdictions"])), currency=cap.currency,
+                 min_limit=limits[0].amount, max_limit=limits[1].amount, capacity=cap.amount, capacity_used=0,
+                 deductible=data["deductible"].amount, min_term_months=data["min_term_months"],
+                 max_term_months=data["max_term_months"], indicative_rate=str(data["indicative_rate"]),
+                 cancellation_notice_days=data.get("cancellation_notice_days", 90), status=status)
+    db.session.add(o)
+    db.session.flush()
+    return o
+
+
+def set_status(o: Offering, status: str) -> Offering:
+    allowed = {"draft": {"listed", "withdrawn"}, "listed": {"withdrawn"}, "withdrawn": {"listed"}}
+    if status not in allowed[o.status]:
+        raise Conflict(f"cannot move an offering from {o.status} to {status}", current_state=o.status)
+    if status == "listed":
+        _require_approved(o.insurer, o.jurisdictions)
+    o.status = status
+    db.session.flush()
+    return o
+
+
+def live_offerings():
+    """Listed offerings whose insurer is currently approved in at least one listed jurisdiction."""
+    return select(Offering).where(Offering.status == "listed")
+
+
+def _approved_somewhere(o: Offering, approvals: dict[str, frozenset[str]]) -> bool:
+    return bool(approvals[o.insurer_id] & set(o.jurisdictions))
+
+
+def search(q: dict, caller_jurisdiction: str | None) -> list[dict]:
+    """Filter, annotate with rating and eligibility for the caller's rule-set, sort. Suspended or
+    unapproved insurers' offerings drop out at once (approval is read live, not cached)."""
+    stmt = live_offerings()
+    if "currency" in q:
+        stmt = stmt.where(Offering.currency == q["currency"])
+    offerings = db.session.scalars(stmt).all()
+    approvals = {i: registry.approved_jurisdictions(i) for i in {o.insurer_id for o in offerings}}
+    rs = None
+    if caller_jurisdiction:
+        try:
+            rs = rulesets.in_force(caller_jurisdiction, date.today())
+        except NotFound:
+            rs = None
+    out = []
+    for o in offerings:
+        if not _approved_somewhere(o, approvals):
+            continue
+        j = q.get("jurisdiction")
+        if j and (j not in o.jurisdictions or j not in approvals[o.insurer_id]):
+            continue
+        if not set(q.get("perils", [])) <= set(o.perils):
+            continue
+        remaining = o.capacity - o.capacity_used
+        if "min_capacity" in q and remaining < q["min_capacity"]:
+            continue
+        if "min_rating" in q and not ratings.at_least(o.insurer.rating, q["min_rating"]):
+            continue
+        if "limit" in q and not (o.min_limit <= q["limit"] <= o.max_limit):
+            continue
+        checks = (offering_checks(frozenset(o.perils), o.max_term_months, o.insurer.rating, approvals[o.insurer_id],
+                                  caller_jurisdiction, rs) if rs else [])
+        out.append({"offering": o, "remaining_capacity": remaining, "insurer_rating": o.insurer.rating,
+                    "eligibility": {"ruleset": f"{rs.id}@{rs.version}" if rs else None,
+                                    "eligible": bool(rs) and all(c.ok for c in checks),
+                                    "failing_checks": [c.name for c in checks if not c.ok],
+                                    "checks": [c.as_dict() for c in checks]}})
+    key = q.get("sort", "rate")
+    desc = key.startswith("-")
+    sorters = {"rate": lambda r: Decimal(r["offering"].indicative_rate), "capacity": lambda r: r["remaining_capacity"],
+               "rating": lambda r: -ratings.SCALE.index(r["insurer_rating"]) if r["insurer_rating"] else -99}
+    out.sort(key=lambda r: (sorters[key.lstrip("-")](r), r["offering"].id), reverse=desc)
+    return out
+
+
+def _move(req: CoverageRequest, action: str) -> None:
+    try:
+        req.status = transition(effective_status(req), action)
+    except IllegalTransition as e:
+        raise Conflict(str(e), current_state=e.state) from None
+
+
+def effective_status(req: CoverageRequest, now: datetime | None = None) -> str:
+    if req.status == "quoted" and req.quote_expires_at and req.quote_expires_at <= (now or utcnow()):
+        return "expired"
+    return req.status
+
+
+def create_request(ex: Exchange, o: Offering, limit: Money, term_start: date, term_months: int,
+                   perils: list[str], message: str | None) -> CoverageRequest:
+    errors = {}
+    if o.status != "listed" or not (registry.approved_jurisdictions(o.insurer_id) & {ex.jurisdiction}):
+        raise NotFound(f"no listed offering {o.id} open to {ex.jurisdiction}")
+    if ex.jurisdiction not in o.jurisdictions:
+        errors["offering"] = [f"this offering does not cover {ex.jurisdiction}"]
+    if limit.currency != o.currency:
+        errors["limit/currency"] = [f"must be {o.currency}"]
+    elif not o.min_limit <= limit.amount <= o.max_limit:
+        errors["limit/amount"] = [f"must be between {o.min_limit} and {o.max_limit}"]
+    elif limit.amount > o.capacity - o.capacity_used:
+        errors["limit/amount"] = [f"exceeds the remaining capacity {o.capacity - o.capacity_used}"]
+    if not o.min_term_months <= term_months <= o.max_term_months:
+        errors["term_months"] = [f"must be between {o.min_term_months} and {o.max_term_months}"]
+    extra = sorted(set(perils) - set(o.perils))
+    if extra:
+        errors["perils"] = [f"not offered: {', '.join(extra)}"]
+    if errors:
+        raise Unprocessable("the request does not fit the offering", errors)
+    req = CoverageRequest(offering_id=o.id, exchange_id=ex.org_id, insurer_id=o.insurer_id, currency=o.currency,
+                          limit=limit.amount, perils=sorted(set(perils or o.perils)), term_start=term_start,
+                          term_months=term_months, message=message, status="requested")
+    db.session.add(req)
+    db.session.flush()
+    return req
+
+
+def quote(req: CoverageRequest, data: dict) -> CoverageRequest:
+    _move(req, "quote")
+    limit = data.get("limit") or Money(req.limit, req.currency)
+    deductible = data.get("deductible") or Money(req.offering.deductible, req.currency)
+    errors = {}
+    for name, m in (("premium", data["premium"]), ("limit", limit), ("deductible", deductible)):
+        if m.currency != req.currency:
+            errors[f"{name}/currency"] = [f"must be {req.currency}"]
+    start = data.get("term_start") or req.term_start
+    end = data.get("term_end") or add_months(start, req.term_months) - timedelta(days=1)
+    if end < start:
+        errors["term_end"] = ["must not be before term_start"]
+    if data["expires_at"] <= utcnow():
+        errors["expires_at"] = ["must be in the future"]
+    if not errors and deductible >= limit:
+        errors["deductible"] = ["must be below the limit"]
+    if errors:
+        raise Unprocessable("the quote is inconsistent", errors)
+    req.premium, req.quoted_limit, req.quoted_deductible = data["premium"].amount, limit.amount, deductible.amount
+    req.quoted_term_start, req.quoted_term_end, req.quote_expires_at = start, end, data["expires_at"]
+    db.session.flush()
+    return req
+
+
+def decline(req: CoverageRequest, reason: str) -> CoverageRequest:
+    _move(req, "decline")
+    req.decline_reason = reason
+    db.session.flush()
+    return req
+
+
+def accept(req: CoverageRequest) -> CoverageRequest:
+    _move(req, "accept")
+    db.session.flush()
+    return req
+
+
+def withdraw(req: CoverageRequest) -> CoverageRequest:
+    _move(req, "withdraw")
+    db.session.flush()
+    return req
+
+
+def lock_offering(offering_id: str) -> Offering:
+    db.session.execute(update(Offering).where(Offering.id == offering_id)
+                       .values(lock_version=Offering.lock_version + 1))
+    return db.session.scalar(select(Offering).where(Offering.id == offering_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def bind(req: CoverageRequest, number: str | None, actor: str):
+    """Bind an accepted quote: take offering capacity and create the policy, in one transaction."""
+    o = lock_offering(req.offering_id)
+    db.session.refresh(req)
+    _move(req, "bind")
+    try:
+        taken = Capacity(o.capacity, o.capacity_used).take(req.quoted_limit)
+    except CapacityExceeded as e:
+        raise Conflict(f"the offering has only {Money(e.remaining, o.currency).format()} of capacity left",
+                       remaining=Money(e.remaining, o.currency).as_dict()) from None
+    o.capacity_used = taken.used
+    ex = db.session.get(Exchange, req.exchange_id)
+    p = policies.create(o.insurer, ex, number or f"MKT-{req.id[:8].upper()}", Money(req.quoted_limit, o.currency),
+                        Money(req.quoted_deductible, o.currency), req.perils, req.quoted_term_start,
+                        req.quoted_term_end, o.cancellation_notice_days, "market", actor)
+    req.policy_id = p.id
+    db.session.flush()
+    return req

@@ -1,0 +1,1 @@
+"""Insurance policies: bound in the market or registered by the insurer; revisions, cancellation, lapse."""

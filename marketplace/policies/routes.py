@@ -1,0 +1,101 @@
+"""Policies API: register, read, amend (new revision), cancel (notice respected), lapse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_smorest import Blueprint
+
+from ..errors import Unprocessable
+from ..extensions import db
+from ..registry.models import Exchange, Organization
+from ..tenancy import get_visible, visible
+from ..web.guard import acting_as, principal, requires
+from ..web.pagination import paginate
+from . import (
+    access,  # noqa: F401  (registers the visibility rule)
+    service,
+)
+from .models import Policy
+from .schemas import PolicyAmend, PolicyCancel, PolicyOut, PolicyPage, PolicyQuery, PolicyRegister
+
+bp = Blueprint("policies", __name__, url_prefix="/api/v1/policies", description="Insurance policies")
+
+
+def _insurer() -> Organization:
+    return db.session.get(Organization, acting_as("insurer").org_id)
+
+
+def _own(policy_id: str) -> Policy:
+    _insurer()
+    pol = get_visible(Policy, policy_id, "policy")
+    return pol
+
+
+@bp.route("", methods=["POST"])
+@requires("policies:write")
+@bp.arguments(PolicyRegister)
+@bp.response(201, PolicyOut)
+def register_policy(data):
+    """Register a policy the insurer wrote outside the market. The insured must be an exchange in a
+    jurisdiction where the insurer is approved."""
+    from ..registry.service import approved_jurisdictions
+
+    ins = _insurer()
+    ex = db.session.get(Exchange, data["insured"])
+    if ex is None or ex.jurisdiction not in approved_jurisdictions(ins.id):
+        raise Unprocessable("no exchange with that id where you are approved", {"insured": ["unknown exchange"]})
+    return service.create(ins, ex, data["number"], data["limit"], data["deductible"], data["perils"],
+                          data["term_start"], data["term_end"], data["cancellation_notice_days"], "registered",
+                          principal().actor)
+
+
+@bp.route("", methods=["GET"])
+@requires("policies:read")
+@bp.arguments(PolicyQuery, location="query")
+@bp.response(200, PolicyPage)
+def list_policies(q):
+    stmt = visible(Policy).order_by(Policy.created_at.desc(), Policy.id)
+    if "status" in q:
+        stmt = stmt.where(Policy.status == q["status"])
+    return paginate(stmt, q["page"], q["per_page"])
+
+
+@bp.route("/<policy_id>", methods=["GET"])
+@requires("policies:read")
+@bp.response(200, PolicyOut)
+def get_policy(policy_id):
+    return get_visible(Policy, policy_id, "policy")
+
+
+@bp.route("/<policy_id>/amend", methods=["POST"])
+@requires("policies:write")
+@bp.arguments(PolicyAmend)
+@bp.response(200, PolicyOut)
+def amend_policy(data, policy_id):
+    """Change limit, deductible, perils or term: a new revision. Allocations beyond a lowered limit are flagged."""
+    pol = _own(policy_id)
+    changes = {k: v for k, v in data.items() if k not in ("limit", "deductible")}
+    for name, col in (("limit", "limit_amount"), ("deductible", "deductible")):
+        if name in data:
+            if data[name].currency != pol.currency:
+                raise Unprocessable(f"{name} must be in {pol.currency}", {f"{name}/currency": ["mismatch"]})
+            changes[col] = data[name].amount
+    return service.amend(pol, changes, principal().actor)
+
+
+@bp.route("/<policy_id>/cancel", methods=["POST"])
+@requires("policies:write")
+@bp.arguments(PolicyCancel)
+@bp.response(200, PolicyOut)
+def cancel_policy(data, policy_id):
+    """Cancel with an effective date at least the policy's notice period away."""
+    return service.cancel(_own(policy_id), data["effective_on"], date.today(), principal().actor, data.get("reason"))
+
+
+@bp.route("/<policy_id>/lapse", methods=["POST"])
+@requires("policies:write")
+@bp.response(200, PolicyOut)
+def lapse_policy(policy_id):
+    """Mark a policy lapsed once its term has ended."""
+    return service.lapse(_own(policy_id), date.today(), principal().actor)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..market.schemas import PERIL, money_of
+from ..web.schemas import NonNegativeMoneySchema, Strict
+
+
+class PolicyRegister(Strict):
+    number = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    insured = ma.fields.String(required=True, metadata={"description": "exchange id"})
+    limit = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+    deductible = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+    perils = ma.fields.List(ma.fields.String(validate=PERIL), required=True, validate=validate.Length(min=1))
+    term_start = ma.fields.Date(required=True)
+    term_end = ma.fields.Date(required=True, metadata={"description": "inclusive"})
+    cancellation_notice_days = ma.fields.Integer(required=True, validate=validate.Range(0, 3650))
+
+
+class PolicyAmend(Strict):
+    limit = ma.fields.Nested(NonNegativeMoneySchema)
+    deductible = ma.fields.Nested(NonNegativeMoneySchema)
+    perils = ma.fields.List(ma.fields.String(validate=PERIL), validate=validate.Length(min=1))
+    term_start = ma.fields.Date()
+    term_end = ma.fields.Date()
+
+
+class PolicyCancel(Strict):
+    effective_on = ma.fields.Date(required=True)
+    reason = ma.fields.String(validate=validate.Length(max=2000))
+
+
+class PolicyRevisionOut(ma.Schema):
+    revision = ma.fields.Integer()
+    limit = ma.fields.Function(lambda r: {"amount": str(r.limit_amount), "currency": r.policy.currency})
+    deductible = ma.fields.Function(lambda r: {"amount": str(r.deductible), "currency": r.policy.currency})
+    perils = ma.fields.List(ma.fields.String())
+    term_start = ma.fields.Date()
+    term_end = ma.fields.Date()
+    created_by = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class PolicyOut(ma.Schema):
+    id = ma.fields.String()
+    number = ma.fields.String()
+    insurer = ma.fields.String(attribute="insurer_id")
+    insurer_name = ma.fields.String(attribute="insurer.name")
+    insured = ma.fields.String(attribute="insured_id")
+    status = ma.fields.String()
+    source = ma.fields.String()
+    revision = ma.fields.Integer()
+    limit = money_of("limit_amount")
+    deductible = money_of("deductible")
+    allocated = ma.fields.Method("_allocated")
+    perils = ma.fields.List(ma.fields.String())
+    term_start = ma.fields.Date()
+    term_end = ma.fields.Date()
+    cancellation_notice_days = ma.fields.Integer()
+    cancelled_effective = ma.fields.Date(allow_none=True)
+    revisions = ma.fields.List(ma.fields.Nested(PolicyRevisionOut))
+    created_at = ma.fields.DateTime()
+
+    def _allocated(self, p) -> dict:
+        from .service import live_allocated
+
+        return {"amount": str(live_allocated(p.id)), "currency": p.currency}
+
+
+class PolicyQuery(Strict):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    status = ma.fields.String(validate=validate.OneOf(["active", "cancelled", "lapsed"]))
+
+
+class PolicyPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PolicyOut))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
