@@ -7,7 +7,7 @@ from webargs.fields import DelimitedList
 from ..domain import ratings
 from ..domain.cover import PERILS
 from ..domain.money import EXPONENTS
-from ..web.schemas import NonNegativeMoneySchema, Strict
+from ..web.schemas import DecimalString, NonNegativeMoneySchema, Strict
 
 PERIL = validate.OneOf(PERILS)
 JURISDICTION = validate.Length(min=2, max=8)
@@ -29,22 +29,16 @@ class OfferingCreate(Strict):
     deductible = ma.fields.Nested(NonNegativeMoneySchema, required=True)
     min_term_months = ma.fields.Integer(required=True, validate=validate.Range(1, 120))
     max_term_months = ma.fields.Integer(required=True, validate=validate.Range(1, 120))
-    indicative_rate = ma.fields.Decimal(required=True, as_string=True, places=None,
-                                        metadata={"description": "per annum on limit, above 0 and below 1, "
+    indicative_rate = DecimalString(required=True,
+                                    metadata={"description": "per annum on limit, above 0 and below 1, "
                                                                  "as a decimal string, e.g. \"0.012\""})
     cancellation_notice_days = ma.fields.Integer(validate=validate.Range(0, 3650))
     status = ma.fields.String(validate=validate.OneOf(["draft", "listed"]))
 
     @ma.validates("indicative_rate")
-    def _not_float(self, value, **_):
-        if not value.is_finite() or not 0 < value < 1:
-            raise ma.ValidationError("must be a decimal above 0 and below 1")
-
-    @ma.pre_load
-    def _rate_must_be_string(self, data, **_):
-        if isinstance(data, dict) and isinstance(data.get("indicative_rate"), float):
-            raise ma.ValidationError({"indicative_rate": ["must be a decimal string such as \"0.012\""]})
-        return data
+    def _rate_range(self, value, **_):
+        if not 0 < value < 1:
+            raise ma.ValidationError("must be above 0 and below 1")
 
 
 class OfferingOut(ma.Schema):

@@ -56,8 +56,9 @@ def create(insurer: Organization, insured: Exchange, number: str, limit: Money, 
 def live_allocated(policy_id: str) -> int:
     from ..allocations.models import Allocation
 
-    return db.session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0))
-                             .where(Allocation.policy_id == policy_id, Allocation.status == "live"))
+    # int(): PostgreSQL's SUM over BIGINT is NUMERIC (a Decimal); money stays integer minor units.
+    return int(db.session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0))
+                                 .where(Allocation.policy_id == policy_id, Allocation.status == "live")))
 
 
 def amend(p: Policy, changes: dict, actor: str) -> Policy:

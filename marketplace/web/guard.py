@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6750.errors import InsufficientScopeError, InvalidTokenEr
 from flask import Response, g, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from ..domain.errors import DomainError
 from ..errors import ServiceError
 from ..extensions import db
 from . import idempotency
@@ -78,6 +79,8 @@ def _run(fn, args, kwargs) -> Response:
         return make_response(fn(*args, **kwargs))
     except (ServiceError, HTTPException) as e:
         return from_exception(e)
+    except DomainError as e:  # a rule of the domain refused the input
+        return problem(422, "Unprocessable content", str(e))
 
 
 def requires(scope: str):

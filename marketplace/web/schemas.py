@@ -43,6 +43,21 @@ class NonNegativeMoneySchema(MoneySchema):
             raise ma.ValidationError("must not be negative")
 
 
+class DecimalString(ma.fields.Decimal):
+    """A rate as a decimal string ("0.012"); numbers are refused so no float ever carries a rate."""
+
+    def __init__(self, **kw):
+        super().__init__(as_string=True, places=None, **kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a decimal string such as \"0.012\"")
+        out = super()._deserialize(value, attr, data, **kw)
+        if not out.is_finite():
+            raise ma.ValidationError("must be a finite decimal")
+        return out
+
+
 class ProblemSchema(ma.Schema):
     type = ma.fields.String()
     title = ma.fields.String()

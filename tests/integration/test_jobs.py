@@ -38,11 +38,12 @@ def test_through_rq_and_redis(demo, database_url, tmp_path):
     demo.config["JOB_CONFIG"] = {"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path)}
     ex = registry.find_exchange("SFC-BPX123")
     job = enqueue(JOB, exchange_id=ex.org_id, period="2027-Q1")
-    assert db.session.query(ObligationRecord).count() == 0  # queued, not run
+    hk = db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id)
+    assert hk.count() == 0  # queued, not run
     db.session.remove()  # release SQLite's lock for the worker's own connection
     SimpleWorker([Queue("marketplace", connection=conn)], connection=conn).work(burst=True)
     job.refresh()
     assert job.is_finished, job.latest_result()
     assert job.return_value()["revision"] == 1
-    assert db.session.query(ObligationRecord).count() == 1
+    assert db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id).count() == 1
     conn.flushdb()

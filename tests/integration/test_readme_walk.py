@@ -43,3 +43,9 @@ def test_readme_walk(app, tmp_path):
     assert "({'amount': '1000000000', 'currency': 'JPY'}, {'amount': '1052631579', 'currency': 'JPY'})" in lines
     assert "'approved'" in out.stdout and "{'created': 12, 'corrected': 0, 'unchanged': 0}" in lines
     assert lines[-1].startswith("(422,") and "#/period" in lines[-1] and "#/colour" in lines[-1]
+    assert any("Hot-wallet theft cover" in ln and "['insurer_rating']" in ln for ln in lines)
+    assert "('quoted', {'amount': '50000000', 'currency': 'JPY'}, '2027-11-30')" in lines
+    assert "accepted" in lines and "live" in lines
+    assert ("(['40000000', '722000000'], {'amount': '722000000', 'currency': 'JPY'}, "
+            "{'amount': '1278000000', 'currency': 'JPY'})") in lines
+    assert "(409, {'amount': '200000000', 'currency': 'JPY'})" in lines
