@@ -43,7 +43,8 @@ def test_register_and_read_policies(world):
     assert {e["pointer"] for e in bad.json["errors"]} == {"#/deductible", "#/term_end"}
     assert register(world, number="X", insured=world.org("rhein").id).status_code == 201  # Tokio approved in EU
     assert world.call("post", f"{R}/policies", "harbour", json={
-        "number": "H", "insured": world.org("rhein").id, "limit": jpy(1), "deductible": jpy(0), "perils": ["theft_hack"],
+        "number": "H", "insured": world.org("rhein").id, "limit": jpy(1), "deductible": jpy(0),
+        "perils": ["theft_hack"],
         "term_start": "2027-01-01", "term_end": "2027-12-31", "cancellation_notice_days": 90}).status_code == 422
     assert world.call("get", f"{R}/policies", "sakura").json["total"] == 4  # 3 demo + REG-1
     assert world.call("get", f"{R}/policies", "fsa").json["total"] == 4
@@ -78,7 +79,8 @@ def test_cancel_respects_notice_and_records_event(world):
     earliest = (date.today() + timedelta(days=90)).isoformat()
     assert r.status_code == 422 and earliest in r.json["detail"]
     assert events("policy.cancelled") == []
-    r = world.call("post", f"{R}/policies/{pid}/cancel", "tokio", json={"effective_on": earliest, "reason": "non-payment"})
+    r = world.call("post", f"{R}/policies/{pid}/cancel", "tokio",
+                   json={"effective_on": earliest, "reason": "non-payment"})
     assert r.status_code == 200 and r.json["status"] == "cancelled" and r.json["cancelled_effective"] == earliest
     [ev] = events("policy.cancelled")
     assert ev.payload == {"effective_on": earliest, "reason": "non-payment"}
@@ -107,7 +109,8 @@ def test_lapse_sweep(world):
 def test_demo_offset_report(world):
     """Demo JP 2027-Q1 obligation 5,883,337,500 JPY, rule-set JP-FSA-2026@1:
     TMC-2026-0001 (Tokio, A; limit 3bn, deductible 50m) allocated 2,000,000,000:
-        deductible share 50m x 2/3 = 33,333,333.33 -> 33,333,333; 1,966,666,667 x 0.95 = 1,868,333,333.65 -> 1,868,333,334
+        deductible share 50m x 2/3 = 33,333,333.33 -> 33,333,333;
+        1,966,666,667 x 0.95 = 1,868,333,333.65 -> 1,868,333,334
     TMC-USD-0042 (Tokio, USD limit 10,000,000.00, deductible 100,000.00) allocated USD 5,000,000.00:
         share 100,000.00 x 1/2 = 50,000.00; 4,950,000.00 x 0.95 = 4,702,500.00;
         x 150.25 (USD/JPY 2026-12-30) = 706,550,625 JPY; x (1 - 0.08) = 650,026,575
