@@ -29,23 +29,30 @@ def _sqlite_pragmas(engine: Engine) -> None:
 def _install_api(app: Flask) -> None:
     from .allocations import service as allocations
     from .allocations.routes import bp as allocations_bp
+    from .attestations.routes import bp as attestations_bp
     from .auth import server as oauth
     from .auth.routes import bp as oauth_bp
+    from .certificates.routes import bp as certificates_bp
+    from .certificates.routes import wellknown as wellknown_bp
     from .market.routes import bp as market_bp
     from .obligations.routes import bp as obligations_bp
     from .policies.routes import bp as policies_bp
     from .registry.routes import bp as registry_bp
     from .reports.routes import bp as reports_bp
     from .rulesets.routes import bp as rulesets_bp
+    from .web import limits
     from .web.api import create_api
     from .web.media import install as install_media_check
 
     oauth.init_app(app)
     app.register_blueprint(oauth_bp)
     api = create_api(app)
-    for bp in (registry_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp):
+    for bp in (registry_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp,
+               attestations_bp, certificates_bp):
         api.register_blueprint(bp)
+    app.register_blueprint(wellknown_bp)
     allocations.install()
+    limits.install(app)
     install_media_check(app)
 
 

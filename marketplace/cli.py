@@ -188,6 +188,47 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"revoked {client_id}")
 
 
+@marketplace_cli.group("keys")
+def keys_group() -> None:
+    """Platform signing keys."""
+
+
+@keys_group.command("rotate")
+@transactional
+def keys_rotate() -> None:
+    """Make a new active platform key; the old one is retired (it still verifies, never signs)."""
+    from .keys import service as keys
+
+    old, new = keys.rotate_platform()
+    click.echo(f"retired {old.kid}" if old else "no previous key")
+    click.echo(f"active  {new.kid}")
+
+
+@marketplace_cli.group("events")
+def events_group() -> None:
+    """Domain events."""
+
+
+@events_group.command("consume")
+@transactional
+def events_consume() -> None:
+    """Revoke the certificates affected by pending events (safe to run any time, any number of times)."""
+    from .certificates.revocation import consume
+
+    out = consume()
+    click.echo(f"events handled: {out['events']}, certificates revoked: {out['revoked']}")
+
+
+def _offline_commands() -> None:
+    from .verify.cli import attest_command, verify_command
+
+    marketplace_cli.add_command(verify_command)
+    marketplace_cli.add_command(attest_command)
+
+
+_offline_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console script entry point: the same commands, with the app built from the environment."""
     from .app import create_app

@@ -1,9 +1,12 @@
 """Every feature's models, imported so the metadata (and Alembic) sees all tables."""
 
 from .allocations.models import Allocation
+from .attestations.models import Attestation
 from .auth.models import OAuthClient, OAuthToken
+from .certificates.models import Certificate, CertificateCoverage, StatusList
 from .events.models import Event
 from .fx.models import FxRateRecord
+from .keys.models import SigningKey
 from .market.models import CoverageRequest, Offering
 from .obligations.models import ObligationRecord
 from .policies.models import Policy, PolicyRevision
@@ -14,6 +17,9 @@ from .web.idempotency import IdempotencyKey
 
 __all__ = [
     "Allocation",
+    "Attestation",
+    "Certificate",
+    "CertificateCoverage",
     "CoverageRequest",
     "Custodian",
     "CustodyBalanceRecord",
@@ -36,5 +42,7 @@ __all__ = [
     "PolicyRevision",
     "ReportRevision",
     "RuleSetVersion",
+    "SigningKey",
+    "StatusList",
     "User",
 ]

@@ -29,8 +29,9 @@ class ResponseChecker:
         if "$ref" in resp:
             resp = self.doc["components"]["responses"][resp["$ref"].rsplit("/", 1)[1]]
         content = resp.get("content", {})
-        media = content.get("application/json") or next(iter(content.values()), None)
-        return (media or {}).get("schema"), None
+        if "application/json" not in content:
+            return {"_non_json": sorted(content)}, None
+        return content["application/json"].get("schema") or {}, None
 
     def check(self, rule: str, method: str, status: int, mimetype: str, body) -> None:
         if not rule.startswith("/api/v1"):
@@ -49,6 +50,11 @@ class ResponseChecker:
             return
         if schema is None:
             self.failures.append(f"{where}: status not documented")
+            return
+        if "_non_json" in schema:
+            if mimetype not in schema["_non_json"]:
+                self.failures.append(f"{where}: {mimetype} is not among the documented {schema['_non_json']}")
+            self.checked += 1
             return
         validator = Draft202012Validator({**schema, "components": self.doc.get("components", {})})
         for err in validator.iter_errors(body):

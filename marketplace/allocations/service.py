@@ -92,6 +92,12 @@ def carry_over(old: ObligationRecord, new: ObligationRecord) -> None:
     db.session.flush()
 
 
+def attested(p: Policy) -> bool:
+    from ..attestations.models import Attestation
+
+    return db.session.scalar(select(Attestation.id).filter_by(policy_id=p.id, revision=p.revision)) is not None
+
+
 def domain_allocations(ob: ObligationRecord) -> list[cover.Allocation]:
     """The obligation's live allocations as domain objects, for evaluate_offset."""
     rows = db.session.scalars(select(Allocation).filter_by(obligation_id=ob.id, status="live")
@@ -103,7 +109,7 @@ def domain_allocations(ob: ObligationRecord) -> list[cover.Allocation]:
                             registry.approved_jurisdictions(p.insurer_id))
         dp = cover.Policy(p.id, p.number, ins, p.insured_id, Money(p.limit_amount, p.currency),
                           Money(p.deductible, p.currency), frozenset(p.perils), p.term_start, p.term_end,
-                          p.cancellation_notice_days, p.status)
+                          p.cancellation_notice_days, p.status, attested=attested(p))
         out.append(cover.Allocation(a.id, dp, Money(a.amount, a.currency)))
     return out
 

@@ -13,14 +13,18 @@ SCOPES: dict[str, str] = {
     "policies:read": "read policies (insurer: its own; exchange: where insured; regulator: its jurisdiction)",
     "policies:write": "insurers: register, amend, cancel and lapse policies",
     "allocations:write": "exchanges: attach and detach policy limit to their obligations",
+    "certificates:read": "read certificates, bundles and PDFs",
+    "certificates:write": "exchanges: request certificates of their offset",
 }
 
 BY_KIND: dict[str, tuple[str, ...]] = {
     "regulator": ("registry:read", "registry:write", "rulesets:write", "reports:read", "obligations:read",
-                  "obligations:write", "market:read", "policies:read"),
+                  "obligations:write", "market:read", "policies:read", "certificates:read"),
     "exchange": ("registry:read", "reports:read", "reports:write", "obligations:read", "obligations:write",
-                 "market:read", "market:write", "policies:read", "allocations:write"),
-    "insurer": ("registry:read", "market:read", "market:write", "policies:read", "policies:write"),
+                 "market:read", "market:write", "policies:read", "allocations:write", "certificates:read",
+                 "certificates:write"),
+    "insurer": ("registry:read", "market:read", "market:write", "policies:read", "policies:write",
+                "certificates:read"),
     "custodian": ("registry:read",),
 }
 

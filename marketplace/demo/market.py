@@ -73,6 +73,12 @@ def load() -> list[str]:
     ex = registry.find_exchange("Kanto-FB-00099", "JP")
     _bound(ex, offerings)
     _registered(ex)
+    from ..attestations import service as attestations
+
+    for number in [data.BOUND["number"]] + [r["number"] for r in data.REGISTERED]:
+        p = _policy(number)
+        if attestations.current(p) is None:
+            attestations.sign_custodially(p, ACTOR)  # demo insurers keep custodial keys
     ob = obligations.compute(ex, data.DEMO_PERIOD, ACTOR)
     for number, amount in data.ALLOCATIONS:
         p = _policy(number)

@@ -32,6 +32,7 @@ class Policy:
     term_end: date  # inclusive
     cancellation_notice_days: int
     status: str = "active"  # active | cancelled | lapsed
+    attested: bool = False  # this revision carries a valid insurer attestation
 
     @property
     def currency(self) -> str:

@@ -112,6 +112,9 @@ def _checks(ob: Obligation, a: Allocation, rs: RuleSet, rates: tuple[FxRate, ...
     named = p.insured_id == ob.exchange_id
     out.append(Check("insured_named", named, "names the exchange as insured" if named
                      else "the exchange is not the insured of this policy"))
+    out.append(Check("insurer_attestation", p.attested,
+                     "the insurer attested this policy revision" if p.attested
+                     else "no valid insurer attestation for the current policy revision"))
     ok_amount = a.amount.amount > 0 and a.amount.currency == p.currency and a.amount <= p.limit
     out.append(Check("allocation_within_limit", ok_amount,
                      f"allocated {a.amount.format()} of limit {p.limit.format()}"))

@@ -83,6 +83,15 @@ def _run(fn, args, kwargs) -> Response:
         return problem(422, "Unprocessable content", str(e))
 
 
+def _after_commit() -> None:
+    """Events recorded by this request: revoke what they affect (a job; in-process without Redis)."""
+    if g.pop("events_recorded", False):
+        from ..jobs import enqueue
+
+        enqueue("marketplace.certificates.revocation.consume")
+        db.session.commit()
+
+
 def requires(scope: str):
     def decorate(fn):
         @functools.wraps(fn)
@@ -107,6 +116,7 @@ def requires(scope: str):
             if reservation is not None:
                 idempotency.finish(reservation, resp)
             db.session.commit()
+            _after_commit()
             return resp
 
         doc = getattr(wrapper, "_apidoc", {})
@@ -130,3 +140,21 @@ def acting_as(kind: str) -> Principal:
         article = "an" if kind[0] in "aeiou" else "a"
         raise Forbidden(f"only {article} {kind} can do this; you act for a {p.kind}")
     return p
+
+
+def public(fn):
+    """A route anyone may call (JWKS, status lists, verify): no token, same errors and unit of work."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        resp = _run(fn, args, kwargs)
+        if resp.status_code >= 400:
+            db.session.rollback()
+        db.session.commit()
+        return resp
+
+    doc = getattr(wrapper, "_apidoc", {})
+    doc.setdefault("manual_doc", {})["security"] = []
+    wrapper._apidoc = doc
+    wrapper.required_scope = None
+    return wrapper

@@ -15,6 +15,7 @@ QUERIES = ["?page=0", "?page=abc&per_page=-3", "?per_page=100000", "?from=2027-1
 def test_no_route_answers_5xx(world):
     ids = _ids(world)
     ids.update(org_id="not-a-uuid", obligation_id="../../etc/passwd", ruleset_id="JP-FSA-2026", version="1")
+    ids.setdefault("list_id", "1")
     rules = [r for r in world.app.url_map.iter_rules() if r.rule.startswith("/api/v1")]
     for who in ("fsa", "sakura"):
         world.token(who)

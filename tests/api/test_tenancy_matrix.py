@@ -14,20 +14,26 @@ from marketplace.extensions import db
 from marketplace.obligations import service as obligations
 from marketplace.registry import service as registry
 
-PUBLIC = {"/api/v1/rulesets/<ruleset_id>/versions/<version>"}  # rule-sets are public documents
+PUBLIC = {  # public by design: rule-sets, insurer keys, status lists, certificate verification
+    "/api/v1/rulesets/<ruleset_id>/versions/<version>", "/api/v1/insurers/<insurer_id>/jwks.json",
+    "/api/v1/status-lists/<int:list_id>", "/api/v1/certificates/<certificate_id>/verification",
+}
 FOREIGN_CALLERS = ["bafin", "sfc", "rhein", "victoria", "tokio", "harbour"]
 # param -> (who owns/sees it, how to find its id)
 OWNERS = {
     "org_id": "fsa", "insurer_id": "fsa", "exchange_id": "fsa", "custodian_id": "fsa", "client_id": "fsa",
     "obligation_id": "sakura", "incident_id": "sakura", "record_id": "sakura", "kind": None,
     "offering_id": "nova", "action": None, "request_id": "sakura", "policy_id": "sakura", "allocation_id": "sakura",
+    "certificate_id": "sakura", "kid": "nova",
 }
 # Organizations that may legitimately see an object although they are not its owner.
-LEGIT = {"request_id": {"tokio"}, "policy_id": {"harbour"}, "allocation_id": {"harbour"}}
+LEGIT = {"request_id": {"tokio"}, "policy_id": {"harbour"}, "allocation_id": {"harbour"},
+         "certificate_id": {"tokio"}}
 TABLES = [models.Organization, models.OrgHistory, models.InsurerApproval, models.Exchange, models.ExchangeCustodian,
           models.Custodian, models.OAuthClient, models.MonthlyVolume, models.IncidentRecord, models.ReportRevision,
           models.ObligationRecord, models.RuleSetVersion, models.Offering, models.CoverageRequest, models.Policy,
-          models.PolicyRevision, models.Allocation, models.Event]
+          models.PolicyRevision, models.Allocation, models.Event, models.Attestation, models.Certificate,
+          models.SigningKey, models.StatusList]
 
 
 def _ids(world) -> dict[str, str]:
@@ -46,6 +52,11 @@ def _ids(world) -> dict[str, str]:
         "capacity": jpy, "deductible": Money(0, "JPY"), "min_term_months": 12, "max_term_months": 12,
         "indicative_rate": Decimal("0.01")})
     hsr = db.session.scalar(select(models.Policy).filter_by(number="HSR-JP-7781"))
+    from marketplace.certificates import service as certificates
+    from marketplace.keys import service as keys
+
+    cert = certificates.issue(ob, "test")
+    nova_key = keys.custodial_insurer_key(world.org("nova").id)
     db.session.commit()
     return {
         "org_id": sakura.id, "insurer_id": world.org("nova").id, "exchange_id": sakura.id,
@@ -56,6 +67,7 @@ def _ids(world) -> dict[str, str]:
         "request_id": db.session.scalar(select(models.CoverageRequest.id).filter_by(exchange_id=sakura.id)),
         "policy_id": hsr.id,
         "allocation_id": db.session.scalar(select(models.Allocation.id).filter_by(policy_id=hsr.id)),
+        "certificate_id": cert.id, "kid": nova_key.kid, "list_id": str(cert.status_list_id),
     }
 
 
@@ -79,6 +91,9 @@ def _bodies(ids) -> dict[str, dict]:
         "/api/v1/policies/<policy_id>/cancel": {"effective_on": "2099-01-01"},
         "/api/v1/policies/<policy_id>/lapse": {},
         "/api/v1/obligations/<obligation_id>/allocations": {"policy": ids["policy_id"], "amount": money},
+        "/api/v1/policies/<policy_id>/attestations": {"jws": "a.b.c"},
+        "/api/v1/policies/<policy_id>/attestations/custodial": {},
+        "/api/v1/insurer-keys/<kid>/retire": {},
     }
 
 
@@ -101,7 +116,7 @@ def test_every_id_route_is_closed_to_other_tenants(world):
     ids = _ids(world)
     bodies = _bodies(ids)
     secrets = ["Sakura", "Kanto-FB-00099", "Nova Digital", "Offshore Key", "5883337500", "Financial Services",
-               "HSR-JP-7781", "Nova draft"]
+               "HSR-JP-7781", "Nova draft", "eyJ"]
     routes = list(_routes(world.app))
     assert len(routes) >= 12
     for who in [*FOREIGN_CALLERS, "fsa", "sakura", "nova"]:

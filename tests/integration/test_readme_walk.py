@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -21,16 +22,19 @@ def walk_script() -> str:
     return block
 
 
-def test_readme_walk(app, tmp_path):
+def test_readme_walk(app, tmp_path, database_url):
     load()
     creds = credentials.ensure(tmp_path / "demo-credentials.json")
     db.session.commit()
     db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # what certificates name as issuer
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        env = {**os.environ, "BASE": f"http://127.0.0.1:{server.server_port}", "CREDS": str(creds)}
+        env = {**os.environ, "BASE": f"http://127.0.0.1:{server.server_port}", "CREDS": str(creds),
+               "MP": str(Path(sys.executable).parent / "marketplace"), "DATABASE_URL": database_url,
+               "MARKETPLACE_INSTANCE_PATH": app.instance_path}
         out = subprocess.run(["bash", "-euo", "pipefail", "-c", walk_script()], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
     finally:
@@ -49,3 +53,8 @@ def test_readme_walk(app, tmp_path):
     assert ("(['40000000', '722000000'], {'amount': '722000000', 'currency': 'JPY'}, "
             "{'amount': '1278000000', 'currency': 'JPY'})") in lines
     assert "(409, {'amount': '200000000', 'currency': 'JPY'})" in lines
+    assert "('attested revision', 1)" in lines
+    assert lines.count("VALID") == 3  # JWS, bundle and PDF, each verified offline
+    assert any(ln.startswith("(True, ['platform key ") and "is retired" in ln for ln in lines)
+    revoked = next(ln for ln in lines if ln.startswith("(False, ['revoked: "))
+    assert "policy TMC-FUJI-0001 cancelled on" in revoked

@@ -35,7 +35,7 @@ def obligation(total=1_000_000_000):
 def policy(pid, insurer, limit, deductible=0, currency="JPY", **kw):
     d = {"id": pid, "number": f"POL-{pid}", "insurer": insurer, "insured_id": "ex", "limit": Money(limit, currency),
              "deductible": Money(deductible, currency), "perils": PERILS, "term_start": date(2026, 10, 1),
-             "term_end": date(2027, 9, 30), "cancellation_notice_days": 90}
+             "term_end": date(2027, 9, 30), "cancellation_notice_days": 90, "attested": True}
     d.update(kw)
     return Policy(**d)
 
@@ -82,6 +82,7 @@ def test_hand_computed_report():
     ({"cancellation_notice_days": 30}, "cancellation_notice"),
     ({"perils": frozenset({"theft_hack"})}, "perils_covered"),
     ({"insured_id": "someone-else"}, "insured_named"),
+    ({"attested": False}, "insurer_attestation"),
 ])
 def test_each_check_fails_alone_with_a_reason(change, failing):
     p = replace(policy("p", I1, 100), **change)

@@ -1,0 +1,143 @@
+"""Certificates API, status lists, platform JWKS, JSON-LD context, and the public verify API."""
+
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, json, request
+from flask_smorest import Blueprint
+
+from ..db import utcnow
+from ..errors import NotFound
+from ..extensions import db
+from ..keys import service as keys
+from ..obligations.models import ObligationRecord
+from ..tenancy import get_visible, visible
+from ..web.guard import acting_as, principal, public, requires
+from ..web.limits import limiter
+from ..web.pagination import paginate
+from . import (
+    access,  # noqa: F401  (registers the visibility rule)
+    pdf,
+    service,
+    statuslists,
+)
+from .models import Certificate
+from .online import verify_online
+from .schemas import Bundle, CertificateOut, CertificatePage, CertificateQuery, IssueIn, VerifyIn, VerifyOut
+
+bp = Blueprint("certificates", __name__, url_prefix="/api/v1", description="Signed certificates and verification")
+wellknown = FlaskBlueprint("wellknown", __name__)
+MAX_VERIFY_BYTES = 64 * 1024
+
+
+@bp.route("/certificates", methods=["POST"])
+@requires("certificates:write")
+@bp.arguments(IssueIn)
+@bp.response(201, CertificateOut)
+def issue_certificate(data):
+    """Issue a signed certificate (W3C VC 2.0, compact JWS) of the obligation's offset and net cash reserve.
+    Only eligible allocations appear in its coverage; a new certificate supersedes the previous one."""
+    me = acting_as("exchange")
+    ob = get_visible(ObligationRecord, data["obligation"], "obligation")
+    if ob.exchange_id != me.org_id:
+        raise NotFound(f"no obligation {data['obligation']}")
+    return service.issue(ob, principal().actor)
+
+
+@bp.route("/certificates", methods=["GET"])
+@requires("certificates:read")
+@bp.arguments(CertificateQuery, location="query")
+@bp.response(200, CertificatePage)
+def list_certificates(q):
+    stmt = visible(Certificate).order_by(Certificate.created_at.desc(), Certificate.id)
+    if "status" in q:
+        stmt = stmt.where(Certificate.status == q["status"])
+    return paginate(stmt, q["page"], q["per_page"])
+
+
+@bp.route("/certificates/<certificate_id>", methods=["GET"])
+@requires("certificates:read")
+@bp.response(200, CertificateOut)
+def get_certificate(certificate_id):
+    """The JWS, the decoded credential, its status, and links to the bundle and the PDF."""
+    return get_visible(Certificate, certificate_id, "certificate")
+
+
+@bp.route("/certificates/<certificate_id>/bundle", methods=["GET"])
+@requires("certificates:read")
+@bp.response(200, Bundle)
+def certificate_bundle(certificate_id):
+    """Everything to verify offline: `marketplace verify bundle.json`."""
+    cert = get_visible(Certificate, certificate_id, "certificate")
+    return service.bundle(cert), {"Content-Disposition": f'attachment; filename="certificate-{cert.id}.json"'}
+
+
+@bp.route("/certificates/<certificate_id>.pdf", methods=["GET"])
+@requires("certificates:read")
+@bp.doc(responses={"200": {"description": "one-page PDF; the offline bundle is attached as bundle.json",
+                           "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+def certificate_pdf(certificate_id):
+    cert = get_visible(Certificate, certificate_id, "certificate")
+    url = f"{current_app.config['BASE_URL']}/api/v1/certificates/{cert.id}/verification"
+    body = pdf.render(cert, service.bundle(cert), url)
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="certificate-{cert.id}.pdf"'})
+
+
+@bp.route("/certificates/<certificate_id>/verification", methods=["GET"])
+@public
+@bp.response(200, VerifyOut)
+def certificate_verification(certificate_id):
+    """Public: the verification of a stored certificate (the PDF's QR code points here)."""
+    cert = db.session.get(Certificate, certificate_id) if len(certificate_id) <= 36 else None
+    if cert is None:
+        raise NotFound(f"no certificate {certificate_id}")
+    return verify_online(cert.jws).as_dict()
+
+
+@bp.route("/verify", methods=["POST"])
+@public
+@limiter.limit("120/minute")
+@bp.arguments(VerifyIn)
+@bp.response(200, VerifyOut)
+def verify(data):
+    """Public, rate-limited. Never 5xx for a bad certificate: `valid: false` with the reason."""
+    if (request.content_length or 0) > MAX_VERIFY_BYTES:
+        return {"valid": False, "checks": [{"name": "signature", "ok": False,
+                                            "detail": f"input larger than {MAX_VERIFY_BYTES} bytes"}]}
+    return verify_online(data["certificate"]).as_dict()
+
+
+@bp.route("/status-lists/<int:list_id>", methods=["GET"])
+@public
+@bp.doc(responses={"200": {"description": "BitstringStatusListCredential as a compact JWS (typ vc+jwt)",
+                           "content": {"application/vc+jwt": {"schema": {"type": "string"}}}}})
+def status_list(list_id):
+    """Public: the signed status list; cache it for its `ttl` (matches Cache-Control max-age)."""
+    token = statuslists.credential(list_id, utcnow())
+    if token is None:
+        raise NotFound(f"no status list {list_id}")
+    return Response(token, mimetype="application/vc+jwt",
+                    headers={"Cache-Control": f"public, max-age={statuslists.TTL_SECONDS}"})
+
+
+@wellknown.get("/.well-known/jwks.json")
+@public
+def platform_jwks():
+    """The platform's public keys, active and retired."""
+    return Response(json.dumps(keys.platform_jwks()), mimetype="application/json",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+@wellknown.get("/contexts/reserve-offset/v1")
+@public
+def jsonld_context():
+    base = service.context_url() + "#"
+    terms = ["ReserveOffsetCertificate", "name", "licenseNumber", "jurisdiction", "period", "start", "end",
+             "ruleset", "version", "digest", "currency", "obligation", "insuranceOffset", "netReserveRequired",
+             "coverage", "policyNumber", "insurer", "allocated", "eligibleOffset", "attestation"]
+    ctx = {"@context": {"@version": 1.1, "@protected": True, "ro": base,
+                        **{t: {"@id": f"ro:{t}"} for t in terms}}}
+    ctx["@context"]["insurer"] = {"@id": "ro:insurer", "@type": "@id"}
+    return Response(json.dumps(ctx), mimetype="application/ld+json",
+                    headers={"Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..web.schemas import Strict
+
+
+class IssueIn(Strict):
+    obligation = ma.fields.String(required=True)
+
+
+class StatusOut(ma.Schema):
+    status = ma.fields.String()
+    reason = ma.fields.String(attribute="revoked_reason", allow_none=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    status_list = ma.fields.Function(lambda c: c.credential["credentialStatus"]["statusListCredential"])
+    index = ma.fields.Integer(attribute="status_index")
+
+
+class CertificateOut(ma.Schema):
+    id = ma.fields.String()
+    obligation = ma.fields.String(attribute="obligation_id")
+    exchange = ma.fields.String(attribute="exchange_id")
+    period = ma.fields.String()
+    kid = ma.fields.String()
+    jws = ma.fields.String()
+    credential = ma.fields.Dict()
+    status = ma.fields.Function(lambda c: StatusOut().dump(c))
+    valid_from = ma.fields.DateTime()
+    valid_until = ma.fields.DateTime()
+    links = ma.fields.Function(lambda c: {"bundle": f"/api/v1/certificates/{c.id}/bundle",
+                                          "pdf": f"/api/v1/certificates/{c.id}.pdf",
+                                          "verification": f"/api/v1/certificates/{c.id}/verification"})
+    created_at = ma.fields.DateTime()
+
+
+class CertificateSummary(CertificateOut):
+    class Meta:
+        exclude = ("jws", "credential")
+
+
+class CertificateQuery(Strict):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    status = ma.fields.String(validate=validate.OneOf(["valid", "revoked"]))
+
+
+class CertificatePage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CertificateSummary))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class Bundle(ma.Schema):
+    certificate = ma.fields.String()
+    platformJwks = ma.fields.Dict()
+    insurerJwks = ma.fields.Dict()
+    statusListCredential = ma.fields.String()
+
+
+class VerifyIn(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    certificate = ma.fields.Raw(required=True, metadata={"description": "the compact JWS"})
+
+
+class CheckOut(ma.Schema):
+    name = ma.fields.String()
+    ok = ma.fields.Boolean(allow_none=True)
+    detail = ma.fields.String()
+
+
+class VerifyOut(ma.Schema):
+    valid = ma.fields.Boolean()
+    checks = ma.fields.List(ma.fields.Nested(CheckOut))

@@ -1,0 +1,123 @@
+"""Issuing certificates (DESIGN 5), superseding and revoking them, and building offline bundles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..attestations.models import Attestation
+from ..crypto import jws
+from ..db import new_id, utcnow
+from ..errors import Conflict, Unprocessable
+from ..extensions import db
+from ..keys import service as keys
+from ..obligations import service as obligations
+from ..obligations.models import ObligationRecord
+from ..policies.models import Policy
+from ..registry.models import Exchange, Organization
+from ..urns import exchange_urn, insurer_urn
+from . import statuslists
+from .models import Certificate, CertificateCoverage
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+def context_url() -> str:
+    return f"{current_app.config['BASE_URL']}/contexts/reserve-offset/v1"
+
+
+def rfc3339(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _end_of(day) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def _coverage(ob: ObligationRecord):
+    """(entry, policy, attestation) for each allocation that counts, from the domain's offset report."""
+    report, rs = obligations.offset_for(ob)
+    rows = []
+    for a in report.allocations:
+        if not a.ok or a.eligible.amount <= 0:
+            continue
+        p = db.session.get(Policy, a.policy_id)
+        att = db.session.scalar(select(Attestation).filter_by(policy_id=p.id, revision=p.revision))
+        insurer = db.session.get(Organization, p.insurer_id)
+        rows.append(({"policyNumber": p.number, "insurer": {"id": insurer_urn(insurer.id), "name": insurer.name},
+                      "currency": a.allocated.currency, "allocated": str(a.allocated.amount),
+                      "eligibleOffset": str(a.eligible.amount), "attestation": att.jws}, p))
+    return report, rs, rows
+
+
+def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Certificate:
+    """Sign and store a certificate for the obligation; earlier valid ones for its period are superseded."""
+    if ob.superseded_at is not None:
+        raise Conflict("this obligation revision was superseded; certify the current revision")
+    now = (now or utcnow()).replace(microsecond=0)
+    report, rs, rows = _coverage(ob)
+    ex = db.session.get(Exchange, ob.exchange_id)
+    until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
+    if until <= now:
+        raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")
+    list_id, index = statuslists.assign()
+    cert_id = new_id()
+    list_url = statuslists.list_url(list_id)
+    credential = {
+        "@context": [V2, context_url()],
+        "type": ["VerifiableCredential", "ReserveOffsetCertificate"],
+        "id": f"urn:uuid:{cert_id}",
+        "issuer": current_app.config["BASE_URL"],
+        "validFrom": rfc3339(now),
+        "validUntil": rfc3339(until),
+        "credentialSubject": {
+            "id": exchange_urn(ex.org_id), "name": ex.org.name, "licenseNumber": ex.licence_number,
+            "jurisdiction": ex.jurisdiction,
+            "period": {"start": ob.period_start.isoformat(), "end": ob.period_end.isoformat()},
+            "ruleset": {"id": rs.id, "version": rs.version, "digest": rs.digest},
+            "currency": ob.currency, "obligation": str(ob.total), "insuranceOffset": str(report.total.amount),
+            "netReserveRequired": str(report.net_reserve.amount),
+            "coverage": [entry for entry, _ in rows],
+        },
+        "credentialStatus": {"id": f"{list_url}#{index}", "type": "BitstringStatusListEntry",
+                             "statusPurpose": "revocation", "statusListIndex": str(index),
+                             "statusListCredential": list_url},
+    }
+    key = keys.platform_key()
+    token = jws.sign(credential, keys.signer(key), "vc+jwt")
+    for old in db.session.scalars(select(Certificate).filter_by(exchange_id=ex.org_id, period=ob.period,
+                                                                status="valid")):
+        revoke(old, f"superseded by certificate {cert_id}")
+    cert = Certificate(id=cert_id, obligation_id=ob.id, exchange_id=ex.org_id, period=ob.period, kid=key.kid,
+                       jws=token, credential=credential, status_list_id=list_id, status_index=index,
+                       valid_from=now, valid_until=until, created_by=actor)
+    db.session.add(cert)
+    db.session.flush()
+    for _, p in rows:
+        db.session.add(CertificateCoverage(certificate_id=cert.id, policy_id=p.id, insurer_id=p.insurer_id,
+                                           policy_revision=p.revision))
+    db.session.flush()
+    return cert
+
+
+def revoke(cert: Certificate, reason: str) -> bool:
+    """Set the status bit and record why and when. Revoking twice changes nothing."""
+    if cert.status == "revoked":
+        return False
+    statuslists.set_revoked(cert.status_list_id, cert.status_index)
+    cert.status, cert.revoked_reason, cert.revoked_at = "revoked", reason, utcnow()
+    db.session.flush()
+    return True
+
+
+def bundle(cert: Certificate) -> dict:
+    """Everything needed to verify with no network: certificate, platform and insurer JWKS, status list."""
+    insurers = sorted({c["insurer"]["id"] for c in cert.credential["credentialSubject"]["coverage"]})
+    return {
+        "certificate": cert.jws,
+        "platformJwks": keys.platform_jwks(),
+        "insurerJwks": {urn: keys.insurer_jwks(urn.rsplit(":", 1)[1]) for urn in insurers},
+        "statusListCredential": statuslists.credential(cert.status_list_id, utcnow()),
+    }
