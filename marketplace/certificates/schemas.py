@@ -64,7 +64,7 @@ class VerifyIn(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    certificate = ma.fields.Raw(required=True, metadata={"description": "the compact JWS"})
+    certificate = ma.fields.Raw(required=True, allow_none=True, metadata={"description": "the compact JWS"})
 
 
 class CheckOut(ma.Schema):

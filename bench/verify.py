@@ -1,0 +1,48 @@
+"""Offline verification speed of a certificate with 2 attestations, against raw Ed25519 in the same run.
+
+Each offline verification checks 4 signatures (certificate, 2 attestations, status list). The figure
+that matters is the ratio of signatures/s through the verifier to raw signatures/s (target >= 0.5).
+Run: .venv/bin/python bench/verify.py [seconds]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+sys.path.insert(0, ".")
+from marketplace.verify.core import verify
+from tests.unit.certs import NOW, World
+
+SIGNATURES_PER_VERIFY = 4
+
+
+def rate(fn, seconds: float) -> float:
+    n, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(50):
+            fn()
+        n += 50
+    return n / elapsed
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    w = World()
+    token, jwks, ijwks, status = w.token(), w.jwks(), w.insurer_jwks(), w.status_list()
+    assert verify(token, jwks, ijwks, status, now=NOW).valid
+    key = Ed25519PrivateKey.generate()
+    msg = token.rsplit(".", 1)[0].encode()
+    sig, pub = key.sign(msg), key.public_key()
+    raw = rate(lambda: pub.verify(sig, msg), seconds)
+    full = rate(lambda: verify(token, jwks, ijwks, status, now=NOW), seconds)
+    ratio = full * SIGNATURES_PER_VERIFY / raw
+    print(f"raw Ed25519 verifications/s:          {raw:12,.0f}")
+    print(f"offline certificate verifications/s:  {full:12,.0f}  ({SIGNATURES_PER_VERIFY} signatures each)")
+    print(f"ratio (signatures/s through verifier / raw): {ratio:.2f}  (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

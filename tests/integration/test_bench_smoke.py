@@ -1,0 +1,14 @@
+"""The bench scripts run (briefly) and print their ratios; the figures themselves are not asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_verify_bench_runs():
+    out = subprocess.run([sys.executable, "bench/verify.py", "0.05"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "raw Ed25519 verifications/s" in out.stdout and "ratio" in out.stdout

@@ -1,0 +1,144 @@
+"""Tamper suite: every alteration is caught by the right named check (verifier core, no network)."""
+
+import base64
+import json
+
+import pytest
+
+from marketplace.crypto import jws
+from marketplace.crypto.keys import KeyPair
+from marketplace.verify.core import verify
+
+from .certs import NOW, World
+
+
+@pytest.fixture(scope="module")
+def w():
+    return World()
+
+
+def run(w, token, status_list=None, now=NOW, jwks=None):
+    res = verify(token, jwks or w.jwks(), w.insurer_jwks(), status_list or w.status_list(), now=now)
+    return res, {c["name"]: c for c in res.checks}
+
+
+def failing(checks):
+    return sorted(n for n, c in checks.items() if c["ok"] is False)
+
+
+def test_the_untouched_certificate_is_valid(w):
+    res, checks = run(w, w.token())
+    assert res.valid, res.checks
+    assert checks["log_inclusion"]["ok"] is None and checks["policies_current"]["ok"] is None
+
+
+def test_every_payload_character_flipped_is_caught(w):
+    token = w.token()
+    head, payload, sig = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for i, ch in enumerate(payload):
+        other = alphabet[(alphabet.index(ch) + 1) % 64]
+        bad = f"{head}.{payload[:i]}{other}{payload[i + 1:]}.{sig}"
+        res, checks = run(w, bad)
+        assert not res.valid and checks["signature"]["ok"] is False, i
+
+
+def _raw(header: dict, payload: dict, sig: bytes) -> str:
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    return ".".join([enc(json.dumps(header).encode()), enc(json.dumps(payload).encode()), enc(sig)])
+
+
+def test_header_attacks(w):
+    import hashlib
+    import hmac
+
+    # alg none, empty signature
+    res, checks = run(w, _raw({"alg": "none", "typ": "vc+jwt"}, w.credential, b""))
+    assert not res.valid and "not accepted" in checks["signature"]["detail"]
+    # HS256 "signed" with the public key as HMAC secret
+    head = {"alg": "HS256", "kid": w.platform.kid, "typ": "vc+jwt"}
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    si = enc(json.dumps(head).encode()) + "." + enc(json.dumps(w.credential).encode())
+    mac = hmac.new(json.dumps(w.platform.public_jwk).encode(), si.encode(), hashlib.sha256).digest()
+    res, checks = run(w, si + "." + enc(mac))
+    assert not res.valid and "HS256" in checks["signature"]["detail"]
+    # wrong typ, same key
+    res, checks = run(w, w.token(typ="JWT"))
+    assert not res.valid and "typ" in checks["signature"]["detail"]
+    # swap the header of a validly signed token for one with another kid
+    token = w.token()
+    other = jws.sign(w.credential, KeyPair.generate(), "vc+jwt")
+    res, checks = run(w, other.split(".")[0] + "." + ".".join(token.split(".")[1:]))
+    assert not res.valid
+    assert checks["key_status"]["ok"] is False and checks["signature"]["ok"] is False
+
+
+def test_foreign_key_resigning_is_caught(w):
+    foreign = KeyPair.generate()
+    res, checks = run(w, w.token(key=foreign))
+    assert not res.valid and checks["signature"]["ok"] is False and checks["key_status"]["ok"] is False
+
+
+def test_edited_amounts_resigned_by_the_platform_key_are_caught(w):
+    cred = w.edited()
+    cred["credentialSubject"]["insuranceOffset"] = "400"
+    cred["credentialSubject"]["netReserveRequired"] = "600"
+    _res, checks = run(w, w.token(cred))
+    assert failing(checks) == ["amounts"]
+    cred = w.edited()
+    cred["credentialSubject"]["netReserveRequired"] = "100"
+    assert failing(run(w, w.token(cred))[1]) == ["amounts"]
+    cred = w.edited()
+    cred["credentialSubject"]["obligation"] = "-5"
+    assert failing(run(w, w.token(cred))[1]) == ["amounts"]
+
+
+def test_attestation_swapped_between_policies_is_caught(w):
+    cred = w.edited()
+    cov = cred["credentialSubject"]["coverage"]
+    cov[0]["attestation"], cov[1]["attestation"] = cov[1]["attestation"], cov[0]["attestation"]
+    _res, checks = run(w, w.token(cred))
+    assert failing(checks) == ["insurer_attestations"]
+    assert "policyNumber" in checks["insurer_attestations"]["detail"]
+
+
+def test_allocation_beyond_attested_limit_and_forged_attestation(w):
+    cred = w.edited()
+    cred["credentialSubject"]["coverage"][0]["allocated"] = "501"
+    assert failing(run(w, w.token(cred))[1]) == ["insurer_attestations"]
+    from .certs import attestation
+
+    cred = w.edited()
+    cred["credentialSubject"]["coverage"][0]["attestation"] = attestation(KeyPair.generate(), "P-1", "500")
+    assert failing(run(w, w.token(cred))[1]) == ["insurer_attestations"]
+
+
+def test_revoked_expired_and_not_yet_valid(w):
+    res, checks = run(w, w.token(), status_list=w.status_list(revoked=True))
+    assert failing(checks) == ["revocation"] and "revoked" in checks["revocation"]["detail"]
+    from datetime import UTC, datetime
+
+    assert failing(run(w, w.token(), now=datetime(2027, 4, 1, tzinfo=UTC))[1]) == ["validity_period"]
+    _res, checks = run(w, w.token(), now=datetime(2026, 12, 31, tzinfo=UTC))
+    assert failing(checks) == ["validity_period"] and "not yet valid" in checks["validity_period"]["detail"]
+
+
+def test_status_list_must_be_the_platforms_and_the_named_one(w):
+    foreign = jws.sign(jws.parse(w.status_list()).payload, KeyPair.generate(), "vc+jwt")
+    assert failing(run(w, w.token(), status_list=foreign)[1]) == ["revocation"]
+    cred = w.edited()
+    cred["credentialStatus"]["statusListCredential"] = "https://elsewhere.example/list"
+    assert failing(run(w, w.token(cred))[1]) == ["revocation"]
+
+
+def test_retired_platform_key_still_verifies(w):
+    res, checks = run(w, w.token(), jwks=w.jwks(status="retired"))
+    assert res.valid and "retired" in checks["key_status"]["detail"]
+
+
+@pytest.mark.parametrize("garbage", [None, 7, "", "a.b", "a.b.c", "....", "x" * 300_000, {"a": 1},
+                                     "eyJhbGciOiJFZERTQSJ9.e30", "\u0000.\u0000.\u0000"])
+def test_garbage_is_invalid_with_a_reason(w, garbage):
+    res, checks = run(w, garbage)
+    assert not res.valid and checks["signature"]["ok"] is False and checks["signature"]["detail"]
+    assert len(res.checks) == 8
