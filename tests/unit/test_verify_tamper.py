@@ -114,7 +114,7 @@ def test_allocation_beyond_attested_limit_and_forged_attestation(w):
 
 
 def test_revoked_expired_and_not_yet_valid(w):
-    res, checks = run(w, w.token(), status_list=w.status_list(revoked=True))
+    _res, checks = run(w, w.token(), status_list=w.status_list(revoked=True))
     assert failing(checks) == ["revocation"] and "revoked" in checks["revocation"]["detail"]
     from datetime import UTC, datetime
 
