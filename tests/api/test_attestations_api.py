@@ -93,6 +93,11 @@ def test_private_keys_are_encrypted_at_rest(world):
 
     row = keys.platform_key()
     db.session.commit()
+    import os
+    from pathlib import Path
+
+    kek_file = Path(world.app.instance_path) / "key-encryption-key"
+    assert oct(os.stat(kek_file).st_mode & 0o777) == "0o600"
     kp = keys.signer(row)
     raw_d = kp.private_jwk()["d"]
     assert raw_d not in repr(row) and raw_d not in repr(kp)

@@ -55,6 +55,9 @@ def test_certificate_follows_the_contract(world):
     jwks = world.client.get("/.well-known/jwks.json").json
     got = foreign_verify(cert["jws"], jwks)
     assert got["header"] == {"alg": "EdDSA", "kid": cert["kid"], "typ": "vc+jwt"}
+    platform = next(k for k in jwks["keys"] if k["kid"] == cert["kid"])
+    assert jjwk.JWK(**{k: platform[k] for k in ("kty", "crv", "x")}).thumbprint() == cert["kid"]  # RFC 7638
+    assert (platform["use"], platform["alg"], platform["status"]) == ("sig", "EdDSA", "active")
     vc = got["payload"]
     assert vc["@context"][0] == "https://www.w3.org/ns/credentials/v2"
     assert vc["type"] == ["VerifiableCredential", "ReserveOffsetCertificate"]
