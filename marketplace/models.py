@@ -13,6 +13,7 @@ from .policies.models import Policy, PolicyRevision
 from .registry.models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory, User
 from .reports.models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReportRevision
 from .rulesets.models import RuleSetVersion
+from .tlog.models import Checkpoint, LogEntry, LogNode, LogState
 from .web.idempotency import IdempotencyKey
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Attestation",
     "Certificate",
     "CertificateCoverage",
+    "Checkpoint",
     "CoverageRequest",
     "Custodian",
     "CustodyBalanceRecord",
@@ -31,6 +33,9 @@ __all__ = [
     "IdempotencyKey",
     "IncidentRecord",
     "InsurerApproval",
+    "LogEntry",
+    "LogNode",
+    "LogState",
     "MonthlyVolume",
     "OAuthClient",
     "OAuthToken",

@@ -51,4 +51,8 @@ def consume(limit: int = 500) -> dict:
         revoked += sum(revoke(c, reason) for c in {c.id: c for c in certs}.values())
         ev.handled_at = utcnow()
     db.session.flush()
+    if revoked:
+        from ..tlog import service as tlog
+
+        tlog.checkpoint()
     return {"events": len(events), "revoked": revoked}

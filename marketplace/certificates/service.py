@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+import rfc8785
 from flask import current_app
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..policies.models import Policy
 from ..registry.models import Exchange, Organization
+from ..tlog import service as tlog
 from ..urns import exchange_urn, insurer_urn
 from . import statuslists
 from .models import Certificate, CertificateCoverage
@@ -99,6 +101,8 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         db.session.add(CertificateCoverage(certificate_id=cert.id, policy_id=p.id, insurer_id=p.insurer_id,
                                            policy_revision=p.revision))
     db.session.flush()
+    tlog.append("issuance", token.encode("ascii"), cert.id)  # never visible without its log entry
+    tlog.checkpoint()
     return cert
 
 
@@ -109,7 +113,16 @@ def revoke(cert: Certificate, reason: str) -> bool:
     statuslists.set_revoked(cert.status_list_id, cert.status_index)
     cert.status, cert.revoked_reason, cert.revoked_at = "revoked", reason, utcnow()
     db.session.flush()
+    tlog.append("revocation", rfc8785.dumps({
+        "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),
+        "statusList": cert.credential["credentialStatus"]["statusListCredential"],
+        "statusListIndex": cert.status_index}), cert.id)
     return True
+
+
+def receipt_for(cert: Certificate) -> dict | None:
+    idx = tlog.issuance_index(cert.id)
+    return tlog.receipt(idx) if idx is not None else None
 
 
 def bundle(cert: Certificate) -> dict:
@@ -117,6 +130,8 @@ def bundle(cert: Certificate) -> dict:
     insurers = sorted({c["insurer"]["id"] for c in cert.credential["credentialSubject"]["coverage"]})
     return {
         "certificate": cert.jws,
+        "receipt": receipt_for(cert),
+        "logKey": tlog.verifier_key(),
         "platformJwks": keys.platform_jwks(),
         "insurerJwks": {urn: keys.insurer_jwks(urn.rsplit(":", 1)[1]) for urn in insurers},
         "statusListCredential": statuslists.credential(cert.status_list_id, utcnow()),

@@ -14,7 +14,7 @@ class SigningKey(db.Model):
 
     __tablename__ = "signing_keys"
     __table_args__ = (
-        CheckConstraint("purpose IN ('platform','insurer')", name="purpose"),
+        CheckConstraint("purpose IN ('platform','insurer','log')", name="purpose"),
         CheckConstraint("status IN ('active','retired')", name="status"),
     )
 

@@ -1,0 +1,71 @@
+"""C2SP tlog-checkpoint bodies and C2SP signed-note Ed25519 signatures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from ..crypto.b64 import b64u
+from ..crypto.keys import KeyPair, verify_signature
+
+DASH = "\u2014"
+
+
+def key_id(name: str, public: bytes) -> bytes:
+    """First 4 bytes of SHA-256(name || 0x0A || 0x01 || public key) (signed-note, Ed25519 type 0x01)."""
+    return hashlib.sha256(name.encode() + b"\n" + b"\x01" + public).digest()[:4]
+
+
+def verifier_key(name: str, public: bytes) -> str:
+    """name+hex(key id)+base64(0x01 || public key)."""
+    encoded = base64.b64encode(b"\x01" + public).decode()
+    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+
+
+def body(origin: str, size: int, root: bytes) -> str:
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
+
+
+def sign(text: str, name: str, key: KeyPair, public: bytes) -> str:
+    sig = key.sign(text.encode())
+    return f"{text}\n{DASH} {name} {base64.b64encode(key_id(name, public) + sig).decode()}\n"
+
+
+class NoteError(ValueError):
+    pass
+
+
+def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
+    try:
+        name, kid_hex, key_b64 = vkey.strip().split("+")
+        raw = base64.b64decode(key_b64, validate=True)
+    except (ValueError, TypeError):
+        raise NoteError("malformed verifier key") from None
+    if len(raw) != 33 or raw[0] != 1 or bytes.fromhex(kid_hex) != key_id(name, raw[1:]):
+        raise NoteError("the verifier key is not a well-formed Ed25519 note key")
+    return name, bytes.fromhex(kid_hex), raw[1:]
+
+
+def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
+    """Verify a signed checkpoint with a verifier key; return (origin, size, root)."""
+    name, kid, public = parse_verifier_key(vkey)
+    text, sep, sigs = note.partition("\n\n")
+    if not sep:
+        raise NoteError("a signed note has a blank line before its signatures")
+    text += "\n"
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(public)}
+    for line in sigs.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != DASH or parts[1] != name:
+            continue
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except (ValueError, TypeError):
+            continue
+        if blob[:4] == kid and verify_signature(jwk, blob[4:], text.encode()):
+            lines = text.split("\n")
+            try:
+                return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+            except (ValueError, IndexError):
+                raise NoteError("the checkpoint body is malformed") from None
+    raise NoteError("no valid signature by the log key")
