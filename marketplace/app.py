@@ -40,6 +40,7 @@ def _install_api(app: Flask) -> None:
     from .registry.routes import bp as registry_bp
     from .reports.routes import bp as reports_bp
     from .rulesets.routes import bp as rulesets_bp
+    from .tlog.routes import bp as log_bp
     from .web import limits
     from .web.api import create_api
     from .web.media import install as install_media_check
@@ -48,7 +49,7 @@ def _install_api(app: Flask) -> None:
     app.register_blueprint(oauth_bp)
     api = create_api(app)
     for bp in (registry_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp,
-               attestations_bp, certificates_bp):
+               attestations_bp, certificates_bp, log_bp):
         api.register_blueprint(bp)
     app.register_blueprint(wellknown_bp)
     allocations.install()

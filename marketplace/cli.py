@@ -219,6 +219,35 @@ def events_consume() -> None:
     click.echo(f"events handled: {out['events']}, certificates revoked: {out['revoked']}")
 
 
+@marketplace_cli.group("log")
+def log_group() -> None:
+    """The transparency log."""
+
+
+@log_group.command("audit")
+@click.option("--url", help="Audit a remote service through its public endpoints instead of the database.")
+def log_audit(url: str | None) -> None:
+    """Recompute the log from its entries, check every stored checkpoint and their consistency.
+    Exit 0 when everything matches, 1 on any mismatch (named), 2 when the log cannot be read."""
+    from .tlog import audit as auditor
+
+    def run(source_factory):
+        try:
+            src = source_factory()
+        except OSError as e:
+            fail(f"cannot read the log: {e}")
+        problems = auditor.audit(src, click.echo)
+        for p in problems:
+            click.echo(f"MISMATCH {p}", err=True)
+        click.echo("audit FAILED" if problems else "audit OK")
+        sys.exit(1 if problems else 0)
+
+    if url:
+        run(lambda: auditor.remote_source(url))
+    else:
+        with_appcontext(lambda: run(auditor.local_source))()
+
+
 def _offline_commands() -> None:
     from .verify.cli import attest_command, verify_command
 

@@ -42,7 +42,37 @@ def _policies_current(subject: dict) -> tuple[bool, str]:
     return (not problems, "; ".join(problems) or "every policy is active at the attested revision")
 
 
-def verify_online(token) -> Result:
+def _log(token, receipt) -> tuple[bool, str]:
+    """With a receipt: check it, then that its checkpoint is consistent with the current one.
+    Without: find the certificate in the log and check inclusion against the latest checkpoint."""
+    from ..domain import merkle
+    from ..errors import ServiceError
+    from ..tlog import receipts
+    from ..tlog import service as tlog
+
+    if not isinstance(token, str):
+        return False, "not a certificate"
+    try:
+        if receipt is None:
+            idx = tlog.index_of_leaf(merkle.leaf_hash(token.encode("utf-8")))
+            receipt = tlog.receipt(idx)
+        ok, detail, size, root = receipts.check(token, receipt, tlog.verifier_key())
+        if not ok:
+            return ok, detail
+        current = tlog.latest()
+        if current.tree_size > size:
+            proof = tlog.consistency(size, current.tree_size)
+            if not merkle.verify_consistency(size, current.tree_size, root, current.root_hash, proof):
+                return False, f"the receipt's checkpoint ({size}) is not consistent with the log now"
+            detail += f"; consistent with the current tree size {current.tree_size}"
+        return True, detail
+    except ServiceError:
+        return False, "this certificate is not in the transparency log"
+    except (ValueError, TypeError):
+        return False, "the receipt is malformed"
+
+
+def verify_online(token, receipt=None) -> Result:
     """Verify against the service's own keys, status lists and records."""
     res_status = None
     try:
@@ -53,4 +83,5 @@ def verify_online(token) -> Result:
         res_status = None
     insurer_jwks = {"*": {"keys": [keys.jwk_entry(k) for k in keys.all_insurer_keys()]}}
     return verify(token, keys.platform_jwks(), insurer_jwks, res_status,
-                  online=Online(revocation=_revocation, policies_current=_policies_current))
+                  online=Online(revocation=_revocation, policies_current=_policies_current, log=_log),
+                  receipt=receipt)

@@ -105,7 +105,7 @@ def verify(data):
     if (request.content_length or 0) > MAX_VERIFY_BYTES:
         return {"valid": False, "checks": [{"name": "signature", "ok": False,
                                             "detail": f"input larger than {MAX_VERIFY_BYTES} bytes"}]}
-    return verify_online(data["certificate"]).as_dict()
+    return verify_online(data["certificate"], data.get("receipt")).as_dict()
 
 
 @bp.route("/status-lists/<int:list_id>", methods=["GET"])

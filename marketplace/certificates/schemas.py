@@ -32,12 +32,18 @@ class CertificateOut(ma.Schema):
     links = ma.fields.Function(lambda c: {"bundle": f"/api/v1/certificates/{c.id}/bundle",
                                           "pdf": f"/api/v1/certificates/{c.id}.pdf",
                                           "verification": f"/api/v1/certificates/{c.id}/verification"})
+    receipt = ma.fields.Method("_receipt")
     created_at = ma.fields.DateTime()
+
+    def _receipt(self, c):
+        from .service import receipt_for
+
+        return receipt_for(c)
 
 
 class CertificateSummary(CertificateOut):
     class Meta:
-        exclude = ("jws", "credential")
+        exclude = ("jws", "credential", "receipt")
 
 
 class CertificateQuery(Strict):
@@ -55,6 +61,8 @@ class CertificatePage(ma.Schema):
 
 class Bundle(ma.Schema):
     certificate = ma.fields.String()
+    receipt = ma.fields.Dict(allow_none=True)
+    logKey = ma.fields.String()
     platformJwks = ma.fields.Dict()
     insurerJwks = ma.fields.Dict()
     statusListCredential = ma.fields.String()
@@ -65,6 +73,7 @@ class VerifyIn(ma.Schema):
         unknown = ma.EXCLUDE
 
     certificate = ma.fields.Raw(required=True, allow_none=True, metadata={"description": "the compact JWS"})
+    receipt = ma.fields.Raw(allow_none=True, metadata={"description": "optional log receipt to check too"})
 
 
 class CheckOut(ma.Schema):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import rfc8785
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..attestations.models import Attestation
 from ..crypto import jws
@@ -108,10 +108,16 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
 
 def revoke(cert: Certificate, reason: str) -> bool:
     """Set the status bit and record why and when. Revoking twice changes nothing."""
-    if cert.status == "revoked":
+    # One conditional UPDATE: of two transactions revoking the same certificate, exactly one wins
+    # (the other waits on the row, then matches nothing), so the bit and the log entry happen once.
+    now = utcnow()
+    won = db.session.execute(update(Certificate).where(Certificate.id == cert.id, Certificate.status == "valid")
+                             .values(status="revoked", revoked_reason=reason, revoked_at=now)
+                             .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.refresh(cert)
+    if not won:
         return False
     statuslists.set_revoked(cert.status_list_id, cert.status_index)
-    cert.status, cert.revoked_reason, cert.revoked_at = "revoked", reason, utcnow()
     db.session.flush()
     tlog.append("revocation", rfc8785.dumps({
         "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),

@@ -37,7 +37,7 @@ class NoteError(ValueError):
 
 def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     try:
-        name, kid_hex, key_b64 = vkey.strip().split("+")
+        name, kid_hex, key_b64 = vkey.strip().split("+", 2)
         raw = base64.b64decode(key_b64, validate=True)
     except (ValueError, TypeError):
         raise NoteError("malformed verifier key") from None

@@ -62,8 +62,10 @@ def load_input(path: str) -> dict:
 @click.option("--jwks", "jwks_file", help="Platform JWKS (default: the bundle's).")
 @click.option("--insurer-jwks", "insurer_files", multiple=True, help="An insurer JWKS; repeat for several.")
 @click.option("--status-list", "status_file", help="Status list credential (JWS) (default: the bundle's).")
+@click.option("--receipt", "receipt_file", help="Log receipt (JSON) (default: the bundle's).")
+@click.option("--log-key", "log_key_file", help="Log verifier key (note format) (default: the bundle's).")
 @click.option("--json", "as_json", is_flag=True)
-def verify_command(file, jwks_file, insurer_files, status_file, as_json):
+def verify_command(file, jwks_file, insurer_files, status_file, receipt_file, log_key_file, as_json):
     """Verify a certificate (JWS, bundle JSON or PDF) with no network. Exit 0 valid, 1 invalid, 2 unusable."""
     doc = load_input(file)
     platform = _read_json(jwks_file) if jwks_file else doc.get("platformJwks")
@@ -73,7 +75,9 @@ def verify_command(file, jwks_file, insurer_files, status_file, as_json):
     if insurer_files:
         insurers["*"] = {"keys": [k for f in insurer_files for k in (_read_json(f).get("keys") or [])]}
     status = Path(status_file).read_text().strip() if status_file else doc.get("statusListCredential")
-    result = verify(doc["certificate"], platform, insurers, status)
+    receipt = _read_json(receipt_file) if receipt_file else doc.get("receipt")
+    log_key = Path(log_key_file).read_text().strip() if log_key_file else doc.get("logKey")
+    result = verify(doc["certificate"], platform, insurers, status, receipt=receipt, log_key=log_key)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

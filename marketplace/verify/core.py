@@ -24,6 +24,7 @@ CHECKS = ("signature", "key_status", "validity_period", "revocation", "log_inclu
 class Online:
     revocation: Callable[[str], tuple[bool, str] | None] | None = None   # cert urn -> (revoked, reason)
     policies_current: Callable[[dict], tuple[bool, str]] | None = None    # credential subject -> verdict
+    log: Callable[[str, Any], tuple[bool, str]] | None = None             # (jws, receipt) -> verdict
 
 
 @dataclass
@@ -60,7 +61,8 @@ def _time(value: Any) -> datetime | None:
 
 
 def verify(token: Any, platform_jwks: Any, insurer_jwks: dict | None = None, status_list: str | None = None,
-           now: datetime | None = None, online: Online | None = None) -> Result:
+           now: datetime | None = None, online: Online | None = None, receipt: Any = None,
+           log_key: Any = None) -> Result:
     now = now or datetime.now(UTC)
     res = Result()
     pkeys = _keys(platform_jwks)
@@ -89,7 +91,13 @@ def verify(token: Any, platform_jwks: Any, insurer_jwks: dict | None = None, sta
                 f"platform key {parsed.kid} is {key.get('status', 'active')}")
     _validity(res, cred, now)
     _revocation(res, cred, status_list, pkeys, online)
-    res.add("log_inclusion", None, "not available yet: the transparency log arrives in a later release")
+    if online and online.log:
+        res.add("log_inclusion", *online.log(token, receipt))
+    else:
+        from ..tlog.receipts import check
+
+        ok, detail, _, _ = check(token, receipt, log_key)
+        res.add("log_inclusion", ok, detail)
     _attestations(res, cred, insurer_jwks or {})
     _amounts(res, cred)
     if online and online.policies_current:

@@ -58,3 +58,4 @@ def test_readme_walk(app, tmp_path, database_url):
     assert any(ln.startswith("(True, ['platform key ") and "is retired" in ln for ln in lines)
     revoked = next(ln for ln in lines if ln.startswith("(False, ['revoked: "))
     assert "policy TMC-FUJI-0001 cancelled on" in revoked
+    assert "audit OK" in lines

@@ -25,6 +25,7 @@ class World:
     def __init__(self):
         self.platform = KeyPair.generate()
         self.insurer = KeyPair.generate()
+        self.log = KeyPair.generate()
         self.index = 70_001
         self.credential = {
             "@context": ["https://www.w3.org/ns/credentials/v2", f"{BASE}/contexts/reserve-offset/v1"],
@@ -47,6 +48,24 @@ class World:
                                  "statusPurpose": "revocation", "statusListIndex": str(self.index),
                                  "statusListCredential": LIST},
         }
+
+    @property
+    def log_key(self) -> str:
+        from marketplace.crypto.b64 import unb64u
+        from marketplace.tlog import note
+
+        return note.verifier_key("log.example/test", unb64u(self.log.public_jwk["x"]))
+
+    def receipt(self, token: str) -> dict:
+        """A one-entry log holding `token`, with its signed checkpoint."""
+        from marketplace.crypto.b64 import unb64u
+        from marketplace.domain import merkle
+        from marketplace.tlog import note
+
+        root = merkle.leaf_hash(token.encode() if isinstance(token, str) else b"")
+        signed = note.sign(note.body("log.example/test", 1, root), "log.example/test", self.log,
+                           unb64u(self.log.public_jwk["x"]))
+        return {"leafIndex": 0, "treeSize": 1, "inclusionProof": [], "checkpoint": signed}
 
     def jwks(self, status: str = "active") -> dict:
         return {"keys": [{**self.platform.public_jwk, "use": "sig", "alg": "EdDSA", "status": status}]}

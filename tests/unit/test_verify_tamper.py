@@ -18,7 +18,8 @@ def w():
 
 
 def run(w, token, status_list=None, now=NOW, jwks=None):
-    res = verify(token, jwks or w.jwks(), w.insurer_jwks(), status_list or w.status_list(), now=now)
+    res = verify(token, jwks or w.jwks(), w.insurer_jwks(), status_list or w.status_list(), now=now,
+                 receipt=w.receipt(token), log_key=w.log_key)
     return res, {c["name"]: c for c in res.checks}
 
 
@@ -29,7 +30,20 @@ def failing(checks):
 def test_the_untouched_certificate_is_valid(w):
     res, checks = run(w, w.token())
     assert res.valid, res.checks
-    assert checks["log_inclusion"]["ok"] is None and checks["policies_current"]["ok"] is None
+    assert checks["log_inclusion"]["ok"] is True and checks["policies_current"]["ok"] is None
+
+
+def test_log_receipt_must_hold_this_certificate(w):
+    token = w.token()
+    res = verify(token, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW, receipt=w.receipt(token + "x"),
+                 log_key=w.log_key)
+    assert [c["name"] for c in res.checks if c["ok"] is False] == ["log_inclusion"]
+    res = verify(token, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW)
+    assert [c["name"] for c in res.checks if c["ok"] is False] == ["log_inclusion"]
+    other = World()
+    res = verify(token, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW, receipt=w.receipt(token),
+                 log_key=other.log_key)
+    assert [c["name"] for c in res.checks if c["ok"] is False] == ["log_inclusion"]
 
 
 def test_every_payload_character_flipped_is_caught(w):
