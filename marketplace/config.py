@@ -31,6 +31,7 @@ def from_env(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "KEY_ENCRYPTION_KEY": env.get("MARKETPLACE_KEY_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": int(env.get("MARKETPLACE_MAX_BODY_BYTES", 2 * 1024 * 1024)),
         "OAUTH_TOKEN_TTL": int(env.get("MARKETPLACE_TOKEN_TTL_SECONDS", 3600)),
+        "TLOG_ORIGIN": env.get("MARKETPLACE_LOG_ORIGIN") or None,
     }
 
 

@@ -86,4 +86,9 @@ def load() -> list[str]:
         if live is None:
             allocations.attach(ob, p.id, Money(amount, p.currency), ACTOR)
     db.session.flush()
+    from ..certificates import service as certificates
+    from ..certificates.models import Certificate
+
+    if db.session.scalar(select(Certificate.id).filter_by(exchange_id=ex.org_id, status="valid")) is None:
+        certificates.issue(ob, ACTOR)  # a first certificate, so the log and the verify pages have something
     return [f"{o.title} ({o.insurer.name})" for o in offerings.values()]

@@ -41,6 +41,7 @@ def local_source() -> Source:
                                                                          .order_by(Checkpoint.tree_size))]
 
     def entries(start: int, end: int):
+        end = min(end, service.size())
         for pos in range(start, end, PAGE):
             rows = db.session.execute(
                 select(LogEntry.idx, LogEntry.data, LogNode.hash)
@@ -62,6 +63,7 @@ def remote_source(base: str) -> Source:
 
     src = Source()
     src.key = get("/api/v1/log/key").strip()
+    get("/api/v1/log/checkpoint")  # the service signs a head for its current size if it has none yet
     src.checkpoints, after = [], -1
     while True:
         items = json.loads(get("/api/v1/log/checkpoints", after=after))["items"]
@@ -71,6 +73,9 @@ def remote_source(base: str) -> Source:
         after = items[-1]["treeSize"]
 
     def entries(start: int, end: int):
+        if not src.checkpoints:
+            return
+        end = min(end, src.checkpoints[-1][0])
         for pos in range(start, end, PAGE):
             for e in json.loads(get("/api/v1/log/entries", start=pos, end=min(end, pos + PAGE)))["entries"]:
                 yield e["index"], base64.b64decode(e["data"]), None
@@ -96,6 +101,9 @@ def audit(src: Source, say: Callable[[str], None]) -> list[str]:
             continue
         heads.append((n, root))
     say(f"{len(heads)} checkpoint(s) carry a valid signature by {src.key.split('+')[0]}")
+    if not heads and not src.checkpoints and not any(True for _ in src.entries(0, 1)):
+        say("the log is empty: nothing more to check")
+        return problems
     if not heads:
         return [*problems, "no verifiable checkpoint"]
     latest = heads[-1][0]

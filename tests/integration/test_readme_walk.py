@@ -23,12 +23,12 @@ def walk_script() -> str:
 
 
 def test_readme_walk(app, tmp_path, database_url):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # issuer and log origin, set before use
     load()
     creds = credentials.ensure(tmp_path / "demo-credentials.json")
     db.session.commit()
     db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # what certificates name as issuer
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -51,31 +51,32 @@ def open_checkpoint(note: str, vkey: str):
 
 
 def test_issuance_and_revocation_entries_and_checkpoint(demo):
-    certs = issue_some(3)  # the 2nd and 3rd supersede: 3 issuances + 2 revocations
+    # the demo issued one certificate (entry 0); each new one supersedes the valid one before it
+    certs = issue_some(3)  # + 3 issuances and 3 revocations
     c = demo.test_client()
     vkey = c.get("/api/v1/log/key").get_data(as_text=True)
     _origin, size, root = open_checkpoint(c.get("/api/v1/log/checkpoint").get_data(as_text=True), vkey)
-    assert size == 5
-    entries = c.get("/api/v1/log/entries?start=0&end=5").json["entries"]
-    assert [e["index"] for e in entries] == [0, 1, 2, 3, 4]
-    assert [e["kind"] for e in entries] == ["issuance", "revocation", "issuance", "revocation", "issuance"]
+    assert size == 7
+    entries = c.get("/api/v1/log/entries?start=0&end=7").json["entries"]
+    assert [e["index"] for e in entries] == list(range(7))
+    assert [e["kind"] for e in entries] == ["issuance"] + ["revocation", "issuance"] * 3
     data = [base64.b64decode(e["data"]) for e in entries]
-    assert data[0] == certs[0].jws.encode()
+    assert data[2] == certs[0].jws.encode()
     assert b'"reason":"superseded by certificate ' in data[1]
     assert rfc_mth(data) == root
-    for i in range(5):
-        p = c.get(f"/api/v1/log/proofs/inclusion?index={i}&tree_size=5").json
+    for i in range(7):
+        p = c.get(f"/api/v1/log/proofs/inclusion?index={i}&tree_size=7").json
         path = [base64.b64decode(h) for h in p["inclusionProof"]]
-        assert rfc_verify_inclusion(i, 5, hashlib.sha256(b"\x00" + data[i]).digest(), path, root)
+        assert rfc_verify_inclusion(i, 7, hashlib.sha256(b"\x00" + data[i]).digest(), path, root)
     leaf = base64.b64encode(hashlib.sha256(b"\x00" + data[2]).digest()).decode()
-    by_hash = c.get("/api/v1/log/proofs/inclusion", query_string={"leaf_hash": leaf, "tree_size": 5}).json
+    by_hash = c.get("/api/v1/log/proofs/inclusion", query_string={"leaf_hash": leaf, "tree_size": 7}).json
     assert by_hash["leafIndex"] == 2
-    for m in range(1, 6):
-        p = c.get(f"/api/v1/log/proofs/consistency?first={m}&second=5").json
+    for m in range(1, 8):
+        p = c.get(f"/api/v1/log/proofs/consistency?first={m}&second=7").json
         proof = [base64.b64decode(h) for h in p["consistencyProof"]]
-        assert rfc_verify_consistency(m, 5, rfc_mth(data[:m]), root, proof)
+        assert rfc_verify_consistency(m, 7, rfc_mth(data[:m]), root, proof)
     stored = c.get("/api/v1/log/checkpoints").json["items"]
-    assert [s["treeSize"] for s in stored] == [1, 3, 5]
+    assert [s["treeSize"] for s in stored] == [1, 3, 5, 7]
 
 
 @pytest.mark.parametrize("query", ["index=0&tree_size=99", "index=5&tree_size=3", "index=-1&tree_size=1",
@@ -104,13 +105,14 @@ def test_receipt_in_certificate_and_bundle(demo):
 
     b = certificates.bundle(cert)
     rec = b["receipt"]
-    assert rec["leafIndex"] == 0 and rec["treeSize"] == 1 and rec["logKey"] == b["logKey"]
+    assert rec["leafIndex"] == 2 and rec["treeSize"] == 3 and rec["logKey"] == b["logKey"]
     _origin, size, root = open_checkpoint(rec["checkpoint"], b["logKey"])
-    assert rfc_verify_inclusion(0, size, hashlib.sha256(b"\x00" + cert.jws.encode()).digest(), [], root)
+    path = [base64.b64decode(h) for h in rec["inclusionProof"]]
+    assert rfc_verify_inclusion(2, size, hashlib.sha256(b"\x00" + cert.jws.encode()).digest(), path, root)
     res = verify(b["certificate"], b["platformJwks"], b["insurerJwks"], b["statusListCredential"],
                  receipt=rec, log_key=b["logKey"])
     assert {c["name"]: c["ok"] for c in res.checks}["log_inclusion"] is True
-    bad = {**rec, "leafIndex": 1}
+    bad = {**rec, "leafIndex": 0}
     res = verify(b["certificate"], b["platformJwks"], b["insurerJwks"], b["statusListCredential"],
                  receipt=bad, log_key=b["logKey"])
     assert {c["name"]: c["ok"] for c in res.checks}["log_inclusion"] is False
@@ -122,7 +124,7 @@ def test_online_receipt_is_checked_for_consistency(demo):
     issue_some(2)
     r = demo.test_client().post("/api/v1/verify", json={"certificate": first.jws, "receipt": old_receipt}).json
     detail = {c["name"]: c for c in r["checks"]}["log_inclusion"]
-    assert detail["ok"] is True and "consistent with the current tree size 5" in detail["detail"]
+    assert detail["ok"] is True and "consistent with the current tree size 7" in detail["detail"]
 
 
 def test_audit_passes_then_catches_tampering(demo, database_url):
@@ -156,4 +158,4 @@ def test_remote_audit_through_public_endpoints(demo, tmp_path):
         server.shutdown()
         t.join(10)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "recomputed 5 leaves" in out.stdout and "audit OK" in out.stdout
+    assert "recomputed 7 leaves" in out.stdout and "audit OK" in out.stdout
