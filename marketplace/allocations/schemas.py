@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..market.schemas import money_of
-from ..web.schemas import NonNegativeMoneySchema, Strict
+from ..web.schemas import NonNegativeMoneySchema, Strict, money_of
 
 
 class AttachIn(Strict):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..web.schemas import Strict
+from ..web.schemas import PageQuery, Strict
 
 
 class IssueIn(Strict):
@@ -46,9 +46,7 @@ class CertificateSummary(CertificateOut):
         exclude = ("jws", "credential", "receipt")
 
 
-class CertificateQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class CertificateQuery(PageQuery):
     status = ma.fields.String(validate=validate.OneOf(["valid", "revoked"]))
 
 

@@ -7,15 +7,10 @@ from webargs.fields import DelimitedList
 from ..domain import ratings
 from ..domain.cover import PERILS
 from ..domain.money import EXPONENTS
-from ..web.schemas import DecimalString, NonNegativeMoneySchema, Strict
+from ..web.schemas import DecimalString, NonNegativeMoneySchema, PageQuery, Strict, money_of
 
 PERIL = validate.OneOf(PERILS)
 JURISDICTION = validate.Length(min=2, max=8)
-
-
-def money_of(amount_attr: str):
-    return ma.fields.Function(lambda r: None if getattr(r, amount_attr) is None
-                              else {"amount": str(getattr(r, amount_attr)), "currency": r.currency})
 
 
 class OfferingCreate(Strict):
@@ -83,9 +78,7 @@ class SearchPage(ma.Schema):
     total = ma.fields.Integer()
 
 
-class SearchQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class SearchQuery(PageQuery):
     jurisdiction = ma.fields.String(validate=JURISDICTION)
     perils = DelimitedList(ma.fields.String(validate=PERIL), metadata={"description": "comma-separated; all covered"})
     currency = ma.fields.String(validate=validate.OneOf(sorted(EXPONENTS)))
@@ -154,9 +147,7 @@ class RequestOut(ma.Schema):
                 "expires_at": r.quote_expires_at.isoformat()}
 
 
-class RequestQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class RequestQuery(PageQuery):
     status = ma.fields.String(validate=validate.OneOf(
         ["requested", "quoted", "declined", "accepted", "bound", "expired", "withdrawn"]))
 

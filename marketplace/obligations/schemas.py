@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from ..domain import ratings
 from ..domain.money import EXPONENTS
-from ..web.schemas import NonNegativeMoneySchema, Strict, page_schema
+from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, page_schema
 
 
 class ObligationCreate(Strict):
@@ -45,9 +45,7 @@ class ObligationSummary(ObligationOut):
 ObligationPage = page_schema(ObligationSummary, "ObligationPage")
 
 
-class ObligationQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class ObligationQuery(PageQuery):
     exchange = ma.fields.String()
     period = ma.fields.String(validate=validate.Length(max=10))
     current = ma.fields.Boolean(load_default=False, metadata={"description": "only the latest revision"})

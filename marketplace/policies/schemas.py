@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..market.schemas import PERIL, money_of
-from ..web.schemas import NonNegativeMoneySchema, Strict
+from ..market.schemas import PERIL
+from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, money_of
 
 
 class PolicyRegister(Strict):
@@ -68,9 +68,7 @@ class PolicyOut(ma.Schema):
         return {"amount": str(live_allocated(p.id)), "currency": p.currency}
 
 
-class PolicyQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class PolicyQuery(PageQuery):
     status = ma.fields.String(validate=validate.OneOf(["active", "cancelled", "lapsed"]))
 
 

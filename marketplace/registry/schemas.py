@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from ..domain import ratings
 from ..registry.models import CUSTODIAN_STATUSES
-from ..web.schemas import Strict, page_schema
+from ..web.schemas import PageQuery, Strict, page_schema
 
 RATING = validate.OneOf(ratings.SCALE)
 NAME = validate.Length(min=1, max=200)
@@ -86,9 +86,7 @@ class OrganizationOut(ma.Schema):
 OrganizationPage = page_schema(OrganizationOut, "OrganizationPage")
 
 
-class OrganizationQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+class OrganizationQuery(PageQuery):
     kind = ma.fields.String(validate=validate.OneOf(["regulator", "insurer", "exchange", "custodian"]))
     sort = ma.fields.String(load_default="name", validate=validate.OneOf(["name", "-name", "created_at",
                                                                           "-created_at"]))

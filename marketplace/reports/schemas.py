@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..domain.facts import INCIDENT_KINDS, PRODUCT_CLASSES
-from ..web.schemas import NonNegativeMoneySchema, Strict, page_schema
+from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, money_of, page_schema
 
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
 
@@ -42,10 +42,6 @@ class IncidentCorrection(IncidentIn):
     """A correction restates the whole incident; it becomes the next revision."""
 
 
-def _money(amount_attr: str):
-    return ma.fields.Function(lambda r: {"amount": str(getattr(r, amount_attr)), "currency": r.currency})
-
-
 class _ReportedOut(ma.Schema):
     id = ma.fields.String()
     exchange = ma.fields.String(attribute="exchange_id")
@@ -57,20 +53,20 @@ class _ReportedOut(ma.Schema):
 class VolumeOut(_ReportedOut):
     month = ma.fields.Function(lambda r: r.month.strftime("%Y-%m"))
     product_class = ma.fields.String()
-    amount = _money("amount")
+    amount = money_of("amount")
 
 
 class CustodyOut(_ReportedOut):
     as_of = ma.fields.Date()
     wallet = ma.fields.String()
-    amount = _money("amount")
+    amount = money_of("amount")
 
 
 class IncidentOut(_ReportedOut):
     occurred_on = ma.fields.Date()
     kind = ma.fields.String()
-    loss = _money("loss")
-    compensated = _money("compensated")
+    loss = money_of("loss")
+    compensated = money_of("compensated")
     description = ma.fields.String(allow_none=True)
 
 
@@ -81,9 +77,8 @@ class BatchResult(ma.Schema):
     items = ma.fields.List(ma.fields.Dict())
 
 
-class ReportQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+class ReportQuery(PageQuery):
+    per_page = PageQuery.per_page_field(50)
     exchange = ma.fields.String()
     date_from = ma.fields.Date(data_key="from")
     date_to = ma.fields.Date(data_key="to")

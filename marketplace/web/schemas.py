@@ -58,6 +58,12 @@ class DecimalString(ma.fields.Decimal):
         return out
 
 
+def money_of(amount_attr: str) -> ma.fields.Function:
+    """Dump a model's integer minor-units column and its `currency` column as {"amount", "currency"}."""
+    return ma.fields.Function(lambda r: None if getattr(r, amount_attr) is None
+                              else {"amount": str(getattr(r, amount_attr)), "currency": r.currency})
+
+
 class ProblemSchema(ma.Schema):
     type = ma.fields.String()
     title = ma.fields.String()
@@ -69,9 +75,15 @@ class ProblemSchema(ma.Schema):
 
 
 class PageQuery(Strict):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE),
+    """page and per_page (at most MAX_PER_PAGE); list queries extend this."""
+
+    @staticmethod
+    def per_page_field(default: int = 20) -> ma.fields.Integer:
+        return ma.fields.Integer(load_default=default, validate=validate.Range(min=1, max=MAX_PER_PAGE),
                                  metadata={"description": f"at most {MAX_PER_PAGE}"})
+
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = per_page_field.__func__()
 
 
 class PageMeta(ma.Schema):
