@@ -74,14 +74,18 @@ def _log(token, receipt) -> tuple[bool, str]:
 
 def verify_online(token, receipt=None) -> Result:
     """Verify against the service's own keys, status lists and records."""
-    res_status = None
+    res_status, insurer_jwks = None, {}
     try:
-        st = jws.parse(token).payload.get("credentialStatus") or {}
+        payload = jws.parse(token).payload
+        st = payload.get("credentialStatus") or {}
         list_id = str(st.get("statusListCredential", "")).rsplit("/", 1)[-1]
         res_status = statuslists.credential(int(list_id), utcnow()) if list_id.isdigit() else None
+        for entry in (payload.get("credentialSubject") or {}).get("coverage") or []:
+            urn = str((entry.get("insurer") or {}).get("id", ""))
+            if urn.startswith("urn:marketplace:insurer:") and len(urn) <= 64:
+                insurer_jwks[urn] = keys.insurer_jwks(urn.rsplit(":", 1)[1])  # each insurer's own keys only
     except (jws.JWSError, ValueError, TypeError, AttributeError):
         res_status = None
-    insurer_jwks = {"*": {"keys": [keys.jwk_entry(k) for k in keys.all_insurer_keys()]}}
     return verify(token, keys.platform_jwks(), insurer_jwks, res_status,
                   online=Online(revocation=_revocation, policies_current=_policies_current, log=_log),
                   receipt=receipt)

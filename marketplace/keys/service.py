@@ -131,6 +131,3 @@ def retire_insurer_key(insurer_id: str, kid: str) -> SigningKey:
 def find(kid: str) -> SigningKey | None:
     return db.session.get(SigningKey, kid) if isinstance(kid, str) and len(kid) <= 64 else None
 
-
-def all_insurer_keys() -> list[SigningKey]:
-    return db.session.scalars(select(SigningKey).filter_by(purpose="insurer")).all()

@@ -180,7 +180,7 @@ def _attestation(entry: Any, subject: dict, insurer_jwks: dict) -> list[str]:
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
     urn = entry["insurer"].get("id")
-    keys = _keys(insurer_jwks.get(urn)) or _keys(insurer_jwks.get("*"))
+    keys = _keys(insurer_jwks.get(urn)) if urn in insurer_jwks else _keys(insurer_jwks.get("*"))
     key = keys.get(att.kid)
     if key is None:
         return [f"attestation key {att.kid!r} is not among insurer {urn}'s keys"]

@@ -127,6 +127,20 @@ def test_allocation_beyond_attested_limit_and_forged_attestation(w):
     assert failing(run(w, w.token(cred))[1]) == ["insurer_attestations"]
 
 
+def test_attestation_by_another_insurers_key_is_caught(w):
+    from .certs import INSURER, attestation
+
+    other_insurer = KeyPair.generate()
+    cred = w.edited()
+    cred["credentialSubject"]["coverage"][0]["attestation"] = attestation(other_insurer, "P-1", "500")
+    token = w.token(cred)
+    both = {**w.insurer_jwks(), "urn:marketplace:insurer:other": {"keys": [other_insurer.public_jwk]}}
+    res = verify(token, w.jwks(), both, w.status_list(), now=NOW, receipt=w.receipt(token), log_key=w.log_key)
+    checks = {c["name"]: c for c in res.checks}
+    assert failing(checks) == ["insurer_attestations"]
+    assert f"insurer {INSURER}" in checks["insurer_attestations"]["detail"]
+
+
 def test_revoked_expired_and_not_yet_valid(w):
     _res, checks = run(w, w.token(), status_list=w.status_list(revoked=True))
     assert failing(checks) == ["revocation"] and "revoked" in checks["revocation"]["detail"]
