@@ -3,9 +3,10 @@ live allocations of a policy never exceed its limit, whatever runs concurrently.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..db import utcnow
+from ..db.locking import lock_row
 from ..domain import cover
 from ..domain.money import Money
 from ..errors import Conflict, NotFound, Unprocessable
@@ -18,11 +19,8 @@ from .models import Allocation
 
 
 def lock_policy(policy_id: str) -> Policy:
-    """Take the policy's row lock for this transaction (PostgreSQL: row lock; SQLite: the write lock)."""
-    db.session.execute(update(Policy).where(Policy.id == policy_id)
-                       .values(lock_version=Policy.lock_version + 1))
-    p = db.session.scalar(select(Policy).where(Policy.id == policy_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    """The policy, row-locked for the rest of the transaction."""
+    p = lock_row(Policy, policy_id)
     if p is None:
         raise NotFound(f"no policy {policy_id}")
     return p
@@ -62,16 +60,11 @@ def attach(ob: ObligationRecord, policy_id: str, amount: Money, actor: str) -> A
 def detach(a: Allocation) -> Allocation:
     if a.status != "live":
         raise Conflict("this allocation is already detached", current_state=a.status)
-    lock_policy(a.policy_id)
+    p = lock_policy(a.policy_id)
     a.status, a.detached_at = "detached", utcnow()
     db.session.flush()
-    _reflag(a.policy_id)
-    return a
-
-
-def _reflag(policy_id: str) -> None:
-    p = db.session.get(Policy, policy_id)
     flag_over_limit(p)
+    return a
 
 
 def flag_over_limit(p: Policy) -> list[str]:

@@ -13,6 +13,7 @@ from ..policies.models import Policy
 from ..verify.core import Online, Result, verify
 from . import statuslists
 from .models import Certificate
+from .service import insurer_jwks_for
 
 
 def _revocation(urn: str):
@@ -80,10 +81,7 @@ def verify_online(token, receipt=None) -> Result:
         st = payload.get("credentialStatus") or {}
         list_id = str(st.get("statusListCredential", "")).rsplit("/", 1)[-1]
         res_status = statuslists.credential(int(list_id), utcnow()) if list_id.isdigit() else None
-        for entry in (payload.get("credentialSubject") or {}).get("coverage") or []:
-            urn = str((entry.get("insurer") or {}).get("id", ""))
-            if urn.startswith("urn:marketplace:insurer:") and len(urn) <= 64:
-                insurer_jwks[urn] = keys.insurer_jwks(urn.rsplit(":", 1)[1])  # each insurer's own keys only
+        insurer_jwks = insurer_jwks_for(payload)  # each insurer's own keys only
     except (jws.JWSError, ValueError, TypeError, AttributeError):
         res_status = None
     return verify(token, keys.platform_jwks(), insurer_jwks, res_status,

@@ -19,7 +19,7 @@ from ..obligations.models import ObligationRecord
 from ..policies.models import Policy
 from ..registry.models import Exchange, Organization
 from ..tlog import service as tlog
-from ..urns import exchange_urn, insurer_urn
+from ..urns import INSURER_URN_PREFIX, exchange_urn, insurer_urn
 from . import statuslists
 from .models import Certificate, CertificateCoverage
 
@@ -39,7 +39,7 @@ def _end_of(day) -> datetime:
 
 
 def _coverage(ob: ObligationRecord):
-    """(entry, policy, attestation) for each allocation that counts, from the domain's offset report."""
+    """(offset report, rule-set, [(coverage entry, policy)]) for the allocations that count."""
     report, rs = obligations.offset_for(ob)
     rows = []
     for a in report.allocations:
@@ -131,14 +131,25 @@ def receipt_for(cert: Certificate) -> dict | None:
     return tlog.receipt(idx) if idx is not None else None
 
 
+def insurer_jwks_for(credential: dict) -> dict[str, dict]:
+    """{insurer URN: that insurer's JWKS} for the insurers a credential's coverage names; anything that
+    is not one of our insurer URNs is skipped (the credential may be untrusted input)."""
+    out = {}
+    coverage = (credential.get("credentialSubject") or {}).get("coverage") or []
+    for entry in coverage if isinstance(coverage, list) else []:
+        urn = str(((entry if isinstance(entry, dict) else {}).get("insurer") or {}).get("id", ""))
+        if urn.startswith(INSURER_URN_PREFIX) and len(urn) <= 64:
+            out[urn] = keys.insurer_jwks(urn.removeprefix(INSURER_URN_PREFIX))
+    return out
+
+
 def bundle(cert: Certificate) -> dict:
     """Everything needed to verify with no network: certificate, platform and insurer JWKS, status list."""
-    insurers = sorted({c["insurer"]["id"] for c in cert.credential["credentialSubject"]["coverage"]})
     return {
         "certificate": cert.jws,
         "receipt": receipt_for(cert),
         "logKey": tlog.verifier_key(),
         "platformJwks": keys.platform_jwks(),
-        "insurerJwks": {urn: keys.insurer_jwks(urn.rsplit(":", 1)[1]) for urn in insurers},
+        "insurerJwks": insurer_jwks_for(cert.credential),
         "statusListCredential": statuslists.credential(cert.status_list_id, utcnow()),
     }

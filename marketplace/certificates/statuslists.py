@@ -6,10 +6,11 @@ import secrets
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..crypto import bitstring, jws
 from ..db import utcnow
+from ..db.locking import lock_row
 from ..extensions import db
 from ..keys import service as keys
 from .models import LIST_SIZE, Certificate, StatusList
@@ -22,13 +23,6 @@ def list_url(list_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/api/v1/status-lists/{list_id}"
 
 
-def _lock(list_id: int) -> StatusList:
-    db.session.execute(update(StatusList).where(StatusList.id == list_id)
-                       .values(lock_version=StatusList.lock_version + 1))
-    return db.session.scalar(select(StatusList).where(StatusList.id == list_id).with_for_update()
-                             .execution_options(populate_existing=True))
-
-
 def assign() -> tuple[int, int]:
     """A random unused index (not sequential, so neighbours reveal nothing)."""
     current = db.session.scalar(select(StatusList).where(StatusList.used < FILL_LIMIT).order_by(StatusList.id))
@@ -36,7 +30,7 @@ def assign() -> tuple[int, int]:
         current = StatusList(size=LIST_SIZE, bits=bytes(LIST_SIZE // 8), used=0)
         db.session.add(current)
         db.session.flush()
-    sl = _lock(current.id)
+    sl = lock_row(StatusList, current.id)
     taken = set(db.session.scalars(select(Certificate.status_index).filter_by(status_list_id=sl.id)))
     while True:
         index = secrets.randbelow(sl.size)
@@ -46,7 +40,7 @@ def assign() -> tuple[int, int]:
 
 
 def set_revoked(list_id: int, index: int) -> None:
-    sl = _lock(list_id)
+    sl = lock_row(StatusList, list_id)
     bits = bytearray(sl.bits)
     bitstring.set_bit(bits, index)
     sl.bits, sl.updated_at = bytes(bits), utcnow()

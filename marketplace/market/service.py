@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..db import utcnow
+from ..db.locking import lock_row
 from ..domain import ratings
 from ..domain.market import Capacity, CapacityExceeded, IllegalTransition, offering_checks, transition
 from ..domain.money import Money
@@ -69,11 +70,6 @@ def set_status(o: Offering, status: str) -> Offering:
     return o
 
 
-def live_offerings():
-    """Listed offerings whose insurer is currently approved in at least one listed jurisdiction."""
-    return select(Offering).where(Offering.status == "listed")
-
-
 def _approved_somewhere(o: Offering, approvals: dict[str, frozenset[str]]) -> bool:
     return bool(approvals[o.insurer_id] & set(o.jurisdictions))
 
@@ -81,7 +77,7 @@ def _approved_somewhere(o: Offering, approvals: dict[str, frozenset[str]]) -> bo
 def search(q: dict, caller_jurisdiction: str | None) -> list[dict]:
     """Filter, annotate with rating and eligibility for the caller's rule-set, sort. Suspended or
     unapproved insurers' offerings drop out at once (approval is read live, not cached)."""
-    stmt = live_offerings()
+    stmt = select(Offering).where(Offering.status == "listed")
     if "currency" in q:
         stmt = stmt.where(Offering.currency == q["currency"])
     offerings = db.session.scalars(stmt).all()
@@ -207,16 +203,9 @@ def withdraw(req: CoverageRequest) -> CoverageRequest:
     return req
 
 
-def lock_offering(offering_id: str) -> Offering:
-    db.session.execute(update(Offering).where(Offering.id == offering_id)
-                       .values(lock_version=Offering.lock_version + 1))
-    return db.session.scalar(select(Offering).where(Offering.id == offering_id).with_for_update()
-                             .execution_options(populate_existing=True))
-
-
 def bind(req: CoverageRequest, number: str | None, actor: str):
     """Bind an accepted quote: take offering capacity and create the policy, in one transaction."""
-    o = lock_offering(req.offering_id)
+    o = lock_row(Offering, req.offering_id)
     db.session.refresh(req)
     _move(req, "bind")
     try:

@@ -83,13 +83,29 @@ def _run(fn, args, kwargs) -> Response:
         return problem(422, "Unprocessable content", str(e))
 
 
-def _after_commit() -> None:
-    """Events recorded by this request: revoke what they affect (a job; in-process without Redis)."""
+def _settle(resp: Response, reservation=None) -> Response:
+    """The unit of work: keep a success, roll back anything else, store the idempotent answer with it,
+    then let events recorded by the request revoke what they affect (a job; in-process without Redis)."""
+    if resp.status_code >= 400:
+        db.session.rollback()
+    if reservation is not None:
+        idempotency.finish(reservation, resp)
+    db.session.commit()
     if g.pop("events_recorded", False):
         from ..jobs import enqueue
 
         enqueue("marketplace.certificates.revocation.consume")
         db.session.commit()
+    return resp
+
+
+def _document(wrapper, scope: str | None):
+    """State the route's security in the OpenAPI document and on the view (tests read both)."""
+    doc = getattr(wrapper, "_apidoc", {})
+    doc.setdefault("manual_doc", {})["security"] = [{"oauth2": [scope]}] if scope else []
+    wrapper._apidoc = doc
+    wrapper.required_scope = scope
+    return wrapper
 
 
 def requires(scope: str):
@@ -111,24 +127,11 @@ def requires(scope: str):
                 if reservation is not None:
                     idempotency.abandon(reservation)
                 raise
-            if resp.status_code >= 400:
-                db.session.rollback()
-            if reservation is not None:
-                idempotency.finish(reservation, resp)
-            db.session.commit()
-            _after_commit()
-            return resp
+            return _settle(resp, reservation)
 
-        doc = getattr(wrapper, "_apidoc", {})
-        manual = doc.setdefault("manual_doc", {})
-        manual["security"] = [{"oauth2": [scope]}]
-        wrapper._apidoc = doc
-        wrapper.required_scope = scope
-        return wrapper
+        return _document(wrapper, scope)
 
     return decorate
-
-
 
 
 def acting_as(kind: str) -> Principal:
@@ -147,14 +150,6 @@ def public(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        resp = _run(fn, args, kwargs)
-        if resp.status_code >= 400:
-            db.session.rollback()
-        db.session.commit()
-        return resp
+        return _settle(_run(fn, args, kwargs))
 
-    doc = getattr(wrapper, "_apidoc", {})
-    doc.setdefault("manual_doc", {})["security"] = []
-    wrapper._apidoc = doc
-    wrapper.required_scope = None
-    return wrapper
+    return _document(wrapper, None)
