@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint migrate-check clean
+.PHONY: run test fuzz lint migrate-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask marketplace demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	MARKETPLACE_SCHEDULER_THREAD=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -30,6 +30,12 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest
+
+# A longer, random fuzz run (a short deterministic one is part of `make test`): FUZZ_EXAMPLES cases per
+# operation and actor in the fuzzing phase; FUZZ_SEED=S repeats a run (the seed is printed at the end).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(VENV)/.installed-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz --timeout=0
 
 migrate-check: $(VENV)/.installed
 	$(BIN)/flask db check

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as config_mod
+from . import observability
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = str(ROOT / "migrations")
@@ -31,7 +32,9 @@ def _install_api(app: Flask) -> None:
     from .allocations.routes import bp as allocations_bp
     from .attestations.routes import bp as attestations_bp
     from .auth import server as oauth
+    from .auth.clients import bp as clients_bp
     from .auth.routes import bp as oauth_bp
+    from .auth.scopes import SCOPES
     from .certificates.routes import bp as certificates_bp
     from .certificates.routes import wellknown as wellknown_bp
     from .market.routes import bp as market_bp
@@ -41,19 +44,21 @@ def _install_api(app: Flask) -> None:
     from .reports.routes import bp as reports_bp
     from .rulesets.routes import bp as rulesets_bp
     from .tlog.routes import bp as log_bp
-    from .web import limits
+    from .web import limits, security
     from .web.api import create_api
     from .web.media import install as install_media_check
+    from .webhooks.routes import bp as webhooks_bp
 
     oauth.init_app(app)
     app.register_blueprint(oauth_bp)
-    api = create_api(app)
-    for bp in (registry_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp,
-               attestations_bp, certificates_bp, log_bp):
+    api = create_api(app, SCOPES)
+    for bp in (registry_bp, clients_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp,
+               attestations_bp, certificates_bp, log_bp, webhooks_bp):
         api.register_blueprint(bp)
     app.register_blueprint(wellknown_bp)
     allocations.install()
     limits.install(app)
+    security.install(app)
     install_media_check(app)
 
 
@@ -63,11 +68,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("MARKETPLACE_INSTANCE_PATH") or ROOT / "instance"
     app = Flask(__name__, instance_path=str(Path(instance).resolve()))
+    from .web import jsonsafe, paths
+
+    paths.install(app)
+    jsonsafe.install(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config_mod.from_env(app.instance_path))
     app.config.update(config or {})
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config_mod.check(app.config)
+    observability.install(app)  # logs (once, unless testing), GET /metrics, request timing: before the engine
+    config_mod.restrict_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     app.json.sort_keys = False
 
     from . import models  # noqa: F401  (register every table with the metadata)
@@ -88,6 +99,12 @@ def create_app(config: dict | None = None) -> Flask:
     _install_api(app)
 
     from .cli import marketplace_cli
+    from .jobs import queues
 
     app.cli.add_command(marketplace_cli)
+    queues.install(app)
+    if app.config.get("SCHEDULER_THREAD") and not app.config.get("REDIS_URL"):
+        from .jobs.schedule import start_thread
+
+        start_thread(app)  # one machine: the schedule runs in the web process (`make run`)
     return app

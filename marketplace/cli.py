@@ -23,21 +23,18 @@ def fail(message: str) -> None:
 
 
 def transactional(fn):
-    """Run a command in one transaction: commit on success; on a known error roll back, one line, exit 2."""
+    """Run a command in one unit of work: commit on success; on a known error roll back, one line, exit 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .extensions import db
+        from .uow import unit_of_work
 
         try:
-            out = fn(*args, **kwargs)
-            db.session.commit()
-            return out
+            with unit_of_work():
+                return fn(*args, **kwargs)
         except (ServiceError, DomainError) as e:
-            db.session.rollback()
             fail(getattr(e, "detail", None) or str(e))
         except SQLAlchemyError as e:
-            db.session.rollback()
             reason = str(getattr(e, "orig", None) or type(e).__name__).splitlines()[0]
             fail(f"database error: {reason} (is it migrated? run `flask --app wsgi db upgrade`)")
 
@@ -209,14 +206,45 @@ def events_group() -> None:
     """Domain events."""
 
 
-@events_group.command("consume")
-@transactional
-def events_consume() -> None:
-    """Revoke the certificates affected by pending events (safe to run any time, any number of times)."""
-    from .certificates.revocation import consume
+@events_group.command("relay")
+@with_appcontext
+def events_relay() -> None:
+    """Run every due event delivery now (the worker and the schedule do this on their own)."""
+    from .events.relay import relay
 
-    out = consume()
-    click.echo(f"events handled: {out['events']}, certificates revoked: {out['revoked']}")
+    out = relay()
+    click.echo(f"deliveries done: {out['done']}, failed (retried later): {out['failed']}")
+
+
+@events_group.command("deliveries")
+@click.option("--status", type=click.Choice(["pending", "done", "failed"]), default="failed")
+@with_appcontext
+def events_deliveries(status: str) -> None:
+    """List event deliveries by status (default: failed), with their last error."""
+    from .events.models import Delivery
+
+    rows = db_session().query(Delivery).filter_by(status=status).order_by(Delivery.created_at).limit(200).all()
+    for d in rows:
+        click.echo(f"{d.id}  {d.event.kind:24} -> {d.subscriber:10} attempts {d.attempts}  {d.last_error or ''}")
+    click.echo(f"{len(rows)} {status} deliveries")
+
+
+@events_group.command("retry")
+@click.argument("delivery_id")
+@transactional
+def events_retry(delivery_id: str) -> None:
+    """Make a delivery due again now (after fixing what made it fail)."""
+    from .events.relay import retry
+
+    if retry(delivery_id) is None:
+        fail(f"no delivery {delivery_id}")
+    click.echo(f"delivery {delivery_id} is due again")
+
+
+def db_session():
+    from .extensions import db
+
+    return db.session
 
 
 @marketplace_cli.group("log")
@@ -248,6 +276,16 @@ def log_audit(url: str | None) -> None:
         with_appcontext(lambda: run(auditor.local_source))()
 
 
+def _job_commands() -> None:
+    from .jobs.commands import scheduler_command, worker_command
+
+    marketplace_cli.add_command(worker_command)
+    marketplace_cli.add_command(scheduler_command)
+
+
+_job_commands()
+
+
 def _offline_commands() -> None:
     from .verify.cli import attest_command, verify_command
 
@@ -259,7 +297,6 @@ _offline_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console script entry point: the same commands, with the app built from the environment."""
-    from .app import create_app
-
-    marketplace_cli.main(args=argv, prog_name="marketplace", obj=ScriptInfo(create_app=lambda: create_app()))
+    """Console script entry point: the same commands, with the app built from the environment (named, not
+    imported: the app imports this module to register the commands)."""
+    marketplace_cli.main(args=argv, prog_name="marketplace", obj=ScriptInfo(app_import_path="marketplace:create_app"))

@@ -4,17 +4,25 @@ from .allocations.models import Allocation
 from .attestations.models import Attestation
 from .auth.models import OAuthClient, OAuthToken
 from .certificates.models import Certificate, CertificateCoverage, StatusList
-from .events.models import Event
+from .events.models import Delivery, Event
 from .fx.models import FxRateRecord
 from .keys.models import SigningKey
 from .market.models import CoverageRequest, Offering
 from .obligations.models import ObligationRecord
 from .policies.models import Policy, PolicyRevision
 from .registry.models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory, User
-from .reports.models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReportRevision
+from .reports.models import (
+    CustodyBalanceRecord,
+    FixedOverheads,
+    IncidentRecord,
+    MonthlyVolume,
+    ReportRevision,
+    ReserveBalanceRecord,
+)
 from .rulesets.models import RuleSetVersion
 from .tlog.models import Checkpoint, LogEntry, LogNode, LogState
 from .web.idempotency import IdempotencyKey
+from .webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Allocation",
@@ -25,6 +33,7 @@ __all__ = [
     "CoverageRequest",
     "Custodian",
     "CustodyBalanceRecord",
+    "Delivery",
     "Event",
     "Exchange",
     "ExchangeCustodian",
@@ -46,8 +55,11 @@ __all__ = [
     "Policy",
     "PolicyRevision",
     "ReportRevision",
+    "ReserveBalanceRecord",
     "RuleSetVersion",
     "SigningKey",
     "StatusList",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -58,7 +58,7 @@ def detach(obligation_id, allocation_id):
         from ..errors import NotFound
 
         raise NotFound(f"no allocation {allocation_id} on this obligation")
-    return service.detach(a)
+    return service.detach(a, principal().actor)
 
 
 @bp.route("/<obligation_id>/offset", methods=["GET"])

@@ -3,18 +3,21 @@ live allocations of a policy never exceed its limit, whatever runs concurrently.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..db import utcnow
 from ..db.locking import lock_row
 from ..domain import cover
 from ..domain.money import Money
 from ..errors import Conflict, NotFound, Unprocessable
+from ..events import kinds
+from ..events import service as events
 from ..extensions import db
 from ..obligations.models import ObligationRecord
+from ..policies import service as policies
 from ..policies.models import Policy
-from ..policies.service import live_allocated
 from ..registry import service as registry
+from ..registry.models import Exchange
 from .models import Allocation
 
 
@@ -54,17 +57,26 @@ def attach(ob: ObligationRecord, policy_id: str, amount: Money, actor: str) -> A
                    currency=amount.currency, created_by=actor)
     db.session.add(a)
     db.session.flush()
+    _record(kinds.AllocationAttached, a, p, actor)
     return a
 
 
-def detach(a: Allocation) -> Allocation:
+def detach(a: Allocation, actor: str = "system") -> Allocation:
     if a.status != "live":
         raise Conflict("this allocation is already detached", current_state=a.status)
     p = lock_policy(a.policy_id)
     a.status, a.detached_at = "detached", utcnow()
     db.session.flush()
     flag_over_limit(p)
+    _record(kinds.AllocationDetached, a, p, actor)
     return a
+
+
+def _record(kind, a: Allocation, p: Policy, actor: str) -> None:
+    ex = db.session.get(Exchange, a.exchange_id)
+    events.record(kind(allocation_id=a.id, obligation_id=a.obligation_id, policy_id=p.id, policy_number=p.number,
+                       exchange_id=a.exchange_id, insurer_id=p.insurer_id, jurisdiction=ex.jurisdiction,
+                       amount=Money(a.amount, a.currency).as_dict()), actor)
 
 
 def flag_over_limit(p: Policy) -> list[str]:
@@ -107,10 +119,20 @@ def domain_allocations(ob: ObligationRecord) -> list[cover.Allocation]:
     return out
 
 
+def live_allocated(policy_id: str) -> int:
+    # int(): PostgreSQL's SUM over BIGINT is NUMERIC (a Decimal); money stays integer minor units.
+    return int(db.session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0))
+                                 .where(Allocation.policy_id == policy_id, Allocation.status == "live")))
+
+
 def install() -> None:
-    """Plug allocations into obligation offsets and recomputation (called by create_app)."""
+    """Plug allocations into policies, obligation offsets and recomputation (called by create_app)."""
     from ..obligations import service as obligations
 
+    if live_allocated not in policies.ALLOCATED:
+        policies.ALLOCATED.append(live_allocated)
+    if flag_over_limit not in policies.ON_AMEND:
+        policies.ON_AMEND.append(flag_over_limit)
     if domain_allocations not in obligations.ALLOCATION_SOURCES:
         obligations.ALLOCATION_SOURCES.append(domain_allocations)
     if carry_over not in obligations.ON_RECOMPUTE:

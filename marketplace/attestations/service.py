@@ -46,7 +46,8 @@ def _store(p: Policy, token: str, kid: str, custodial: bool, actor: str) -> Atte
 
 
 def submit(p: Policy, token: str, actor: str) -> Attestation:
-    """Check an insurer-supplied attestation: format, key ownership, signature, every field."""
+    """Check an insurer-supplied attestation: standing, format, key ownership, signature, every field."""
+    keys.require_approved(p.insurer_id, "attest")
     try:
         parsed = jws.parse(token)
     except jws.JWSError as e:
@@ -67,6 +68,7 @@ def submit(p: Policy, token: str, actor: str) -> Attestation:
 
 def sign_custodially(p: Policy, actor: str) -> Attestation:
     """Sign with the insurer's custodial key; called only on the insurer's explicit instruction."""
+    keys.require_approved(p.insurer_id, "attest")
     key = keys.custodial_insurer_key(p.insurer_id)
     token = jws.sign(payload_for(p), keys.signer(key), TYP)
     return _store(p, token, key.kid, True, actor)

@@ -15,16 +15,19 @@ SCOPES: dict[str, str] = {
     "allocations:write": "exchanges: attach and detach policy limit to their obligations",
     "certificates:read": "read certificates, bundles and PDFs",
     "certificates:write": "exchanges: request certificates of their offset",
+    "webhooks:read": "read the organization's webhooks and their delivery logs",
+    "webhooks:write": "subscribe, delete and redeliver the organization's webhooks",
 }
 
 BY_KIND: dict[str, tuple[str, ...]] = {
     "regulator": ("registry:read", "registry:write", "rulesets:write", "reports:read", "obligations:read",
-                  "obligations:write", "market:read", "policies:read", "certificates:read"),
+                  "obligations:write", "market:read", "policies:read", "certificates:read", "webhooks:read",
+                  "webhooks:write"),
     "exchange": ("registry:read", "reports:read", "reports:write", "obligations:read", "obligations:write",
                  "market:read", "market:write", "policies:read", "allocations:write", "certificates:read",
-                 "certificates:write"),
+                 "certificates:write", "webhooks:read", "webhooks:write"),
     "insurer": ("registry:read", "market:read", "market:write", "policies:read", "policies:write",
-                "certificates:read"),
+                "certificates:read", "webhooks:read", "webhooks:write"),
     "custodian": ("registry:read",),
 }
 

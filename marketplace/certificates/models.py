@@ -20,6 +20,9 @@ class StatusList(db.Model):
     used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # the signed list as last published, served until it is republished (on change, and before its ttl)
+    published: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Certificate(db.Model):

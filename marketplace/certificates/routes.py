@@ -8,12 +8,12 @@ from flask_smorest import Blueprint
 
 from ..db import utcnow
 from ..errors import NotFound
-from ..extensions import db
 from ..keys import service as keys
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
+from ..verify.core import unreadable
 from ..web.guard import acting_as, principal, public, requires
-from ..web.limits import limiter
+from ..web.limits import limited
 from ..web.pagination import paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rule)
@@ -22,7 +22,7 @@ from . import (
     statuslists,
 )
 from .models import Certificate
-from .online import verify_online
+from .online import stored, verify_online
 from .schemas import Bundle, CertificateOut, CertificatePage, CertificateQuery, IssueIn, VerifyIn, VerifyOut
 
 bp = Blueprint("certificates", __name__, url_prefix="/api/v1", description="Signed certificates and verification")
@@ -86,10 +86,11 @@ def certificate_pdf(certificate_id):
 
 @bp.route("/certificates/<certificate_id>/verification", methods=["GET"])
 @public
+@limited("verify")
 @bp.response(200, VerifyOut)
 def certificate_verification(certificate_id):
     """Public: the verification of a stored certificate (the PDF's QR code points here)."""
-    cert = db.session.get(Certificate, certificate_id) if len(certificate_id) <= 36 else None
+    cert = stored(certificate_id)
     if cert is None:
         raise NotFound(f"no certificate {certificate_id}")
     return verify_online(cert.jws).as_dict()
@@ -97,14 +98,13 @@ def certificate_verification(certificate_id):
 
 @bp.route("/verify", methods=["POST"])
 @public
-@limiter.limit("120/minute")
+@limited("verify")
 @bp.arguments(VerifyIn)
 @bp.response(200, VerifyOut)
 def verify(data):
     """Public, rate-limited. Never 5xx for a bad certificate: `valid: false` with the reason."""
     if (request.content_length or 0) > MAX_VERIFY_BYTES:
-        return {"valid": False, "checks": [{"name": "signature", "ok": False,
-                                            "detail": f"input larger than {MAX_VERIFY_BYTES} bytes"}]}
+        return unreadable(f"input larger than {MAX_VERIFY_BYTES} bytes").as_dict()
     return verify_online(data["certificate"], data.get("receipt")).as_dict()
 
 
@@ -113,12 +113,14 @@ def verify(data):
 @bp.doc(responses={"200": {"description": "BitstringStatusListCredential as a compact JWS (typ vc+jwt)",
                            "content": {"application/vc+jwt": {"schema": {"type": "string"}}}}})
 def status_list(list_id):
-    """Public: the signed status list; cache it for its `ttl` (matches Cache-Control max-age)."""
-    token = statuslists.credential(list_id, utcnow())
+    """Public: the published status list. Cache-Control max-age is what remains of its `ttl`, so no cache
+    keeps it past the moment a verifier would call it stale."""
+    now = utcnow()
+    token = statuslists.credential(list_id, now)
     if token is None:
         raise NotFound(f"no status list {list_id}")
     return Response(token, mimetype="application/vc+jwt",
-                    headers={"Cache-Control": f"public, max-age={statuslists.TTL_SECONDS}"})
+                    headers={"Cache-Control": f"public, max-age={statuslists.seconds_left(list_id, now)}"})
 
 
 @wellknown.get("/.well-known/jwks.json")

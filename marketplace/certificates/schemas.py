@@ -64,6 +64,7 @@ class Bundle(ma.Schema):
     platformJwks = ma.fields.Dict()
     insurerJwks = ma.fields.Dict()
     statusListCredential = ma.fields.String()
+    statusListFetchedAt = ma.fields.String(metadata={"description": "RFC 3339; the status list's ttl counts from it"})
 
 
 class VerifyIn(ma.Schema):

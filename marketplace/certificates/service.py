@@ -12,6 +12,8 @@ from ..attestations.models import Attestation
 from ..crypto import jws
 from ..db import new_id, utcnow
 from ..errors import Conflict, Unprocessable
+from ..events import kinds
+from ..events import service as events
 from ..extensions import db
 from ..keys import service as keys
 from ..obligations import service as obligations
@@ -39,18 +41,25 @@ def _end_of(day) -> datetime:
 
 
 def _coverage(ob: ObligationRecord):
-    """(offset report, rule-set, [(coverage entry, policy)]) for the allocations that count."""
+    """(offset report, rule-set, [(coverage entry, policy)]) for the allocations that count.
+
+    One entry per policy: an exchange may attach the same policy more than once (say, topping it up),
+    and the entry carries the sum of those allocations and of their eligible offsets. The insurer
+    attested one limit per policy, so a verifier's "allocated <= attested limit" stays meaningful."""
     report, rs = obligations.offset_for(ob)
-    rows = []
+    by_policy: dict[str, list] = {}
     for a in report.allocations:
-        if not a.ok or a.eligible.amount <= 0:
-            continue
-        p = db.session.get(Policy, a.policy_id)
+        if a.ok and a.eligible.amount > 0:
+            by_policy.setdefault(a.policy_id, []).append(a)
+    rows = []
+    for policy_id, allocs in by_policy.items():
+        p = db.session.get(Policy, policy_id)
         att = db.session.scalar(select(Attestation).filter_by(policy_id=p.id, revision=p.revision))
         insurer = db.session.get(Organization, p.insurer_id)
         rows.append(({"policyNumber": p.number, "insurer": {"id": insurer_urn(insurer.id), "name": insurer.name},
-                      "currency": a.allocated.currency, "allocated": str(a.allocated.amount),
-                      "eligibleOffset": str(a.eligible.amount), "attestation": att.jws}, p))
+                      "currency": allocs[0].allocated.currency,
+                      "allocated": str(sum(a.allocated.amount for a in allocs)),
+                      "eligibleOffset": str(sum(a.eligible.amount for a in allocs)), "attestation": att.jws}, p))
     return report, rs, rows
 
 
@@ -103,6 +112,14 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
     db.session.flush()
     tlog.append("issuance", token.encode("ascii"), cert.id)  # never visible without its log entry
     tlog.checkpoint()
+    subject = credential["credentialSubject"]
+    money = {k: {"amount": subject[k], "currency": ob.currency}
+             for k in ("obligation", "insuranceOffset", "netReserveRequired")}
+    events.record(kinds.CertificateIssued(
+        certificate_id=cert.id, exchange_id=ex.org_id, jurisdiction=ex.jurisdiction, period=ob.period,
+        insurer_ids=sorted({p.insurer_id for _, p in rows}), obligation=money["obligation"],
+        insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
+        valid_until=rfc3339(until)), actor)
     return cert
 
 
@@ -123,6 +140,11 @@ def revoke(cert: Certificate, reason: str) -> bool:
         "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),
         "statusList": cert.credential["credentialStatus"]["statusListCredential"],
         "statusListIndex": cert.status_index}), cert.id)
+    ex = db.session.get(Exchange, cert.exchange_id)
+    insurers = db.session.scalars(select(CertificateCoverage.insurer_id).filter_by(certificate_id=cert.id))
+    events.record(kinds.CertificateRevoked(
+        certificate_id=cert.id, exchange_id=cert.exchange_id, jurisdiction=ex.jurisdiction, period=cert.period,
+        insurer_ids=sorted(set(insurers)), reason=reason, revoked_at=rfc3339(cert.revoked_at)), "revocation")
     return True
 
 
@@ -152,4 +174,5 @@ def bundle(cert: Certificate) -> dict:
         "platformJwks": keys.platform_jwks(),
         "insurerJwks": insurer_jwks_for(cert.credential),
         "statusListCredential": statuslists.credential(cert.status_list_id, utcnow()),
+        "statusListFetchedAt": rfc3339(utcnow()),  # the list's ttl counts from here (see verify/statuslist.py)
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -39,18 +39,52 @@ def assign() -> tuple[int, int]:
             return sl.id, index
 
 
+REPUBLISH_AFTER = timedelta(seconds=TTL_SECONDS * 2 // 5)  # the schedule re-signs well before the ttl runs out
+
+
 def set_revoked(list_id: int, index: int) -> None:
     sl = lock_row(StatusList, list_id)
     bits = bytearray(sl.bits)
     bitstring.set_bit(bits, index)
     sl.bits, sl.updated_at = bytes(bits), utcnow()
+    _publish(sl, sl.updated_at)  # a revocation is visible in the very transaction that makes it
 
 
 def credential(list_id: int, now: datetime) -> str | None:
-    """The list as a signed BitstringStatusListCredential (compact JWS, typ vc+jwt)."""
+    """The published list; re-signed here only if the schedule fell behind its ttl (never served stale)."""
     sl = db.session.get(StatusList, list_id)
     if sl is None:
         return None
+    if sl.published is None or sl.published_at is None or now - sl.published_at >= timedelta(seconds=TTL_SECONDS):
+        _publish(sl, now)
+    return sl.published
+
+
+def seconds_left(list_id: int, now: datetime) -> int:
+    """Seconds until the published list reaches its ttl."""
+    sl = db.session.get(StatusList, list_id)
+    if sl is None or sl.published_at is None:
+        return 0
+    return max(0, int(TTL_SECONDS - (now - sl.published_at).total_seconds()))
+
+
+def republish_due(now: datetime | None = None) -> dict:
+    """Re-sign every list published more than REPUBLISH_AFTER ago (a scheduled job)."""
+    now = now or utcnow()
+    due = db.session.scalars(select(StatusList).where(
+        (StatusList.published_at.is_(None)) | (StatusList.published_at < now - REPUBLISH_AFTER))).all()
+    for sl in due:
+        _publish(lock_row(StatusList, sl.id), now)
+    return {"republished": len(due)}
+
+
+def _publish(sl: StatusList, now: datetime) -> None:
+    sl.published, sl.published_at = _sign(sl, now), now
+
+
+def _sign(sl: StatusList, now: datetime) -> str:
+    """The list as a signed BitstringStatusListCredential (compact JWS, typ vc+jwt)."""
+    list_id = sl.id
     url = list_url(list_id)
     payload = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],

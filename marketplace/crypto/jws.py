@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
+from ..domain import jsontext
 from .b64 import b64u, unb64u
 from .keys import KeyPair, verify_signature
 
 MAX_JWS_BYTES = 256 * 1024
+MAX_DEPTH = 64  # a certificate nests about 5 deep; refuse before json recurses
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class JWSError(ValueError):
@@ -23,6 +27,15 @@ def sign(payload: dict, key: KeyPair, typ: str) -> str:
 
 def _json(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """A scalar's repr() cut short, or the kind of a container: safe to echo any untrusted value
+    (repr escapes control characters and lone surrogates; containers could nest deep enough to recurse)."""
+    if isinstance(value, dict | list | tuple):
+        return "an object" if isinstance(value, dict) else "a list"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,15 @@ class Parsed:
         return verify_signature(jwk, self.signature, self.signing_input)
 
 
+def _part(text: str, name: str):
+    try:
+        return jsontext.loads(unb64u(text), max_depth=MAX_DEPTH)
+    except jsontext.JSONTextError as e:
+        raise JWSError(f"the {name} is not acceptable JSON: {e}") from None
+    except ValueError:
+        raise JWSError(f"the {name} is not base64url") from None
+
+
 def parse(token: object) -> Parsed:
     """Split and decode a compact JWS without trusting it. Raises JWSError with the reason."""
     if not isinstance(token, str):
@@ -50,18 +72,23 @@ def parse(token: object) -> Parsed:
     parts = token.split(".")
     if len(parts) != 3:
         raise JWSError("a compact JWS has three dot-separated parts")
+    header, payload = _part(parts[0], "header"), _part(parts[1], "payload")
     try:
-        header = json.loads(unb64u(parts[0]))
-        payload = json.loads(unb64u(parts[1]))
         signature = unb64u(parts[2])
-    except (ValueError, UnicodeDecodeError):
-        raise JWSError("a part is not base64url-encoded JSON") from None
+    except ValueError:
+        raise JWSError("the signature is not base64url") from None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise JWSError("header and payload must be JSON objects")
     if header.get("alg") != "EdDSA":
-        raise JWSError(f"algorithm {header.get('alg')!r} is not accepted (only EdDSA)")
+        raise JWSError(f"algorithm {brief(header.get('alg'))} is not accepted (only EdDSA)")
     if "crit" in header:
         raise JWSError("critical header parameters are not supported")
+    # kid and typ are strings (RFC 7515 4.1.4, 4.1.9); callers use kid as a lookup key
+    for name in ("kid", "typ"):
+        value = header.get(name)
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 256
+                                  or _CONTROL.search(value)):
+            raise JWSError(f"header {name} must be a short string without control characters, not {brief(value)}")
     if len(signature) != 64:
         raise JWSError("an Ed25519 signature is 64 bytes")
     return Parsed(header, payload, (parts[0] + "." + parts[1]).encode("ascii"), signature)

@@ -11,9 +11,8 @@ def lock_row(model, ident):
     Bumping `lock_version` is a write, so SQLite takes its database write lock (writers queue) and
     PostgreSQL its row lock; the SELECT ... FOR UPDATE states the PostgreSQL intent explicitly.
     """
-    from ..extensions import db
-
+    session = model.__fsa__.session  # the app's session, without importing extensions (which imports db)
     pk = model.__mapper__.primary_key[0]
-    db.session.execute(update(model).where(pk == ident).values(lock_version=model.lock_version + 1))
-    return db.session.scalar(select(model).where(pk == ident).with_for_update()
-                             .execution_options(populate_existing=True))
+    session.execute(update(model).where(pk == ident).values(lock_version=model.lock_version + 1))
+    return session.scalar(select(model).where(pk == ident).with_for_update()
+                          .execution_options(populate_existing=True))

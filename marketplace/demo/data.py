@@ -57,6 +57,8 @@ EXCHANGES = [
         ],
         "custodians": ["Tokyo Wallet Services", "Offshore Key Management"],
         "overheads": [],
+        # cash in the reserve account: above the net reserve the demo cover leaves (no shortfall)
+        "reserve": [(date(2026, 11, 30), 3_500_000_000)],
     },
     {
         "name": "Rhein Crypto Markets", "licence": "DE-CASP-0042", "jurisdiction": "EU", "currency": "EUR",
@@ -65,6 +67,7 @@ EXCHANGES = [
         "incidents": [(date(2025, 2, 3), "operational_failure", 120_000_00, 120_000_00, "Withdrawal queue stall")],
         "custodians": [],
         "overheads": [(2025, 900_000_00), (2026, 1_000_000_00)],
+        "reserve": [],
     },
     {
         "name": "Victoria Harbour VATP", "licence": "SFC-BPX123", "jurisdiction": "HK", "currency": "HKD",
@@ -73,6 +76,7 @@ EXCHANGES = [
         "incidents": [(date(2023, 11, 20), "insider_fraud", 2_000_000_00, 0, "Employee misappropriation")],
         "custodians": [],
         "overheads": [],
+        "reserve": [],
     },
 ]
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..allocations import service as allocations
-from ..allocations.models import Allocation
 from ..db import utcnow
 from ..domain.money import Money
 from ..extensions import db
@@ -47,48 +46,55 @@ def _policy(number: str) -> Policy | None:
     return db.session.scalar(select(Policy).filter_by(number=number))
 
 
-def _bound(ex: Exchange, offerings: dict[str, Offering]) -> None:
+def _bound(ex: Exchange, offerings: dict[str, Offering]) -> Policy | None:
+    """The bound demo policy, if it had to be made now."""
     spec = data.BOUND
     if _policy(spec["number"]):
-        return
+        return None
     o = offerings[spec["offering"]]
     req = market.create_request(ex, o, Money(spec["limit"], o.currency), spec["term_start"], spec["term_months"],
                                 list(o.perils), "Demo: cover for the 2027 reserve")
     market.quote(req, {"premium": Money(spec["premium"], o.currency), "expires_at": utcnow() + timedelta(days=30)})
     market.accept(req)
     market.bind(req, spec["number"], ACTOR)
+    return _policy(spec["number"])
 
 
-def _registered(ex: Exchange) -> None:
+def _registered(ex: Exchange) -> list[Policy]:
+    made = []
     for spec in data.REGISTERED:
         if _policy(spec["number"]) is None:
             cur = spec["currency"]
-            policies.create(_org(spec["insurer"]), ex, spec["number"], Money(spec["limit"], cur),
-                            Money(spec["deductible"], cur), spec["perils"], spec["term_start"], spec["term_end"],
-                            spec["notice"], "registered", ACTOR)
+            made.append(policies.create(_org(spec["insurer"]), ex, spec["number"], Money(spec["limit"], cur),
+                                        Money(spec["deductible"], cur), spec["perils"], spec["term_start"],
+                                        spec["term_end"], spec["notice"], "registered", ACTOR))
+    return made
 
 
 def load() -> list[str]:
+    """Offerings, policies, the first obligation with its allocations and a first certificate.
+
+    Each is made only when missing, and what depends on it only in the run that made it: once a user has
+    attached, detached, cancelled or recomputed, the demo leaves all of that alone."""
     offerings = {spec["title"]: _offering(spec) for spec in data.OFFERINGS}
     ex = registry.find_exchange("Kanto-FB-00099", "JP")
-    _bound(ex, offerings)
-    _registered(ex)
+    made = [p for p in [_bound(ex, offerings), *_registered(ex)] if p is not None]
     from ..attestations import service as attestations
 
-    for number in [data.BOUND["number"]] + [r["number"] for r in data.REGISTERED]:
-        p = _policy(number)
-        if attestations.current(p) is None:
-            attestations.sign_custodially(p, ACTOR)  # demo insurers keep custodial keys
+    for p in made:
+        attestations.sign_custodially(p, ACTOR)  # demo insurers keep custodial keys
+    if obligations.latest(ex.org_id, data.DEMO_PERIOD) is not None:
+        return _titles(offerings)
     ob = obligations.compute(ex, data.DEMO_PERIOD, ACTOR)
     for number, amount in data.ALLOCATIONS:
         p = _policy(number)
-        live = db.session.scalar(select(Allocation).filter_by(policy_id=p.id, obligation_id=ob.id, status="live"))
-        if live is None:
-            allocations.attach(ob, p.id, Money(amount, p.currency), ACTOR)
+        allocations.attach(ob, p.id, Money(amount, p.currency), ACTOR)
     db.session.flush()
     from ..certificates import service as certificates
-    from ..certificates.models import Certificate
 
-    if db.session.scalar(select(Certificate.id).filter_by(exchange_id=ex.org_id, status="valid")) is None:
-        certificates.issue(ob, ACTOR)  # a first certificate, so the log and the verify pages have something
+    certificates.issue(ob, ACTOR)  # a first certificate, so the log and the verify pages have something
+    return _titles(offerings)
+
+
+def _titles(offerings: dict[str, Offering]) -> list[str]:
     return [f"{o.title} ({o.insurer.name})" for o in offerings.values()]

@@ -1,4 +1,6 @@
-"""Load the demo world. Idempotent: every row is looked up by its natural key first."""
+"""Load the demo world. Idempotent against any state a user can reach: every row is looked up by its
+natural key first, and what exists is left exactly as the user left it (a rating changed, a volume
+corrected, cover attached or cancelled): the demo seeds what is missing and never edits or recomputes."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from ..fx import service as fx
 from ..registry import service as registry
 from ..registry.models import Custodian, Exchange, Organization
 from ..reports import service as reports
-from ..reports.models import IncidentRecord
+from ..reports.models import (
+    CustodyBalanceRecord,
+    FixedOverheads,
+    IncidentRecord,
+    MonthlyVolume,
+    ReserveBalanceRecord,
+)
 from ..rulesets import service as rulesets
 from . import data
 
@@ -24,7 +32,10 @@ def _org(kind: str, name: str) -> Organization | None:
 
 
 def _insurer(name: str, rating: str | None, statuses: dict[str, str], regulators: dict) -> Organization:
-    org = _org("insurer", name) or registry.create_org("insurer", name, None, ACTOR)
+    org = _org("insurer", name)
+    if org is not None:
+        return org
+    org = registry.create_org("insurer", name, None, ACTOR)
     registry.set_rating(org, rating, ACTOR)
     for jurisdiction, status in statuses.items():
         registry.set_insurer_status(org, regulators[jurisdiction], status, ACTOR)
@@ -44,13 +55,23 @@ def _exchange(spec: dict, regulator: Organization) -> Exchange:
     if ex is None:
         ex = registry.register_exchange(spec["name"], spec["licence"], regulator, ACTOR, spec["service_classes"])
     cur = spec["currency"]
+
+    def absent(model, **key) -> bool:
+        return db.session.scalar(select(model.id).filter_by(exchange_id=ex.org_id, **key)) is None
+
     for month in data.MONTHS:
         for cls, amount in spec["volumes"](month).items():
-            reports.record_volume(ex, month, cls, Money(amount, cur), ACTOR)
+            if absent(MonthlyVolume, month=month, product_class=cls):
+                reports.record_volume(ex, month, cls, Money(amount, cur), ACTOR)
     for as_of, wallet, amount in spec["custody"]:
-        reports.record_custody(ex, as_of, wallet, Money(amount, cur), ACTOR)
+        if absent(CustodyBalanceRecord, as_of=as_of, wallet=wallet):
+            reports.record_custody(ex, as_of, wallet, Money(amount, cur), ACTOR)
+    for as_of, amount in spec["reserve"]:
+        if absent(ReserveBalanceRecord, as_of=as_of):
+            reports.record_reserve_balance(ex, as_of, Money(amount, cur), ACTOR)
     for year, amount in spec["overheads"]:
-        reports.record_overheads(ex, year, Money(amount, cur), ACTOR)
+        if absent(FixedOverheads, fiscal_year=year):
+            reports.record_overheads(ex, year, Money(amount, cur), ACTOR)
     for day, kind, loss, comp, text in spec["incidents"]:
         seen = db.session.scalar(select(IncidentRecord).filter_by(exchange_id=ex.org_id, occurred_on=day, kind=kind))
         if seen is None:

@@ -8,7 +8,9 @@ from datetime import date, timedelta
 
 from .errors import BadPeriod
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(Q[1-4]|0[1-9]|1[0-2]))?$")
+# ASCII digits only, and the whole string: "2027-Q1\n" or full-width digits would make a second obligation.
+PERIOD_REGEX = r"([0-9]{4})(?:-(Q[1-4]|0[1-9]|1[0-2]))?"
+_PATTERN = re.compile(PERIOD_REGEX, re.ASCII)
 
 
 def add_months(d: date, months: int) -> date:
@@ -25,7 +27,7 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        m = _PATTERN.match(text or "") if isinstance(text, str) else None
+        m = _PATTERN.fullmatch(text or "") if isinstance(text, str) else None
         if not m:
             raise BadPeriod(f"period {text!r} is not YYYY, YYYY-Qn or YYYY-MM")
         year = int(m.group(1))

@@ -253,7 +253,7 @@ def _check_header(doc: dict, errors: list[tuple[str, str]]) -> date | None:
             errors.append((f"/{k}", "must be a non-empty string"))
     if isinstance(doc.get("id"), str) and not all(c.isalnum() or c in "-_." for c in doc["id"]):
         errors.append(("/id", "may hold only letters, digits, '-', '_' and '.'"))
-    if "currency" in doc and doc.get("currency") not in EXPONENTS:
+    if "currency" in doc and not (isinstance(doc["currency"], str) and doc["currency"] in EXPONENTS):
         errors.append(("/currency", "unknown or unsupported ISO 4217 currency"))
     eff = None
     if "effective_from" in doc:

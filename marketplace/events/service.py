@@ -1,17 +1,25 @@
+"""Recording events: the event and one delivery per subscriber, in the caller's transaction."""
+
 from __future__ import annotations
 
-from flask import g, has_request_context
-
 from ..extensions import db
-from .models import KINDS, Event
+from .handlers import HANDLERS
+from .kinds import DomainEvent
+from .models import Delivery, Event
 
 
-def record(kind: str, subject_id: str, actor: str, **payload) -> Event:
-    """Add an event to the current transaction (it commits or rolls back with the change)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown event kind {kind}")
-    ev = Event(kind=kind, subject_id=subject_id, actor=actor, payload=payload)
-    db.session.add(ev)
-    if has_request_context():
-        g.events_recorded = True  # the request's guard runs the consumer once this commits
-    return ev
+def record(event: DomainEvent, actor: str) -> Event:
+    """Add the event and its deliveries to the current transaction (they commit or roll back with the
+    change), and ask for the relay once the unit of work commits."""
+    row = Event(kind=event.kind, subject_id=event.subject_id, jurisdiction=event.jurisdiction,
+                audience=event.audience(), payload=event.payload(), actor=actor)
+    db.session.add(row)
+    db.session.flush()
+    for name in HANDLERS[event.kind]:
+        db.session.add(Delivery(event_id=row.id, subscriber=name))
+    from .. import uow
+    from ..jobs import nudge
+
+    if uow.current() is not None:
+        uow.after_commit(nudge, "relay")
+    return row

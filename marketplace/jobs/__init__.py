@@ -1,7 +1,8 @@
-"""Background jobs: RQ on Redis when REDIS_URL is set, otherwise run in-process at once.
+"""Background jobs behind one seam: `nudge("relay")` or `enqueue(name, **kwargs)`.
 
-Jobs are referenced by dotted name and run inside an app context built from the environment, so an
-RQ worker needs nothing but `rq worker --url $REDIS_URL marketplace`.
+The queue is chosen once in create_app (marketplace.jobs.queues): RQ on Redis when REDIS_URL is set,
+in-process otherwise; nothing else branches on Redis. Jobs are named in JOBS (or by a dotted path
+under marketplace.) and always run inside the app that the worker built from the same configuration.
 """
 
 from __future__ import annotations
@@ -10,43 +11,31 @@ import importlib
 
 from flask import current_app
 
-QUEUE = "marketplace"
+# short name -> the function that does the work (each runs in its own unit of work)
+JOBS: dict[str, str] = {
+    "relay": "marketplace.events.relay.relay",
+    "webhooks.send": "marketplace.webhooks.sender.send_due",
+    "statuslists.republish": "marketplace.certificates.statuslists.republish_due",
+    "policies.lapse": "marketplace.policies.jobs.lapse_expired",
+    "adequacy.daily": "marketplace.adequacy.service.daily",
+    "obligations.recompute": "marketplace.obligations.jobs.recompute",
+}
 
 
-def _resolve(name: str):
-    module, _, attr = name.rpartition(".")
+def resolve(name: str):
+    path = JOBS.get(name, name)
+    module, _, attr = path.rpartition(".")
     if not module.startswith("marketplace."):
         raise ValueError(f"job {name!r} is not a marketplace job")
     return getattr(importlib.import_module(module), attr)
 
 
-def run_job(name: str, kwargs: dict, config: dict | None = None):
-    """Worker-side entry point: build the app, run the job in one transaction."""
-    from ..app import create_app
-    from ..extensions import db
-
-    app = create_app(config)
-    with app.app_context():
-        try:
-            out = _resolve(name)(**kwargs)
-            db.session.commit()
-            return out
-        except Exception:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-
-
 def enqueue(name: str, **kwargs):
-    """Queue a job (RQ) or, with no Redis configured, run it now in this process and return its result."""
-    _resolve(name)  # refuse unknown jobs before queueing them
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return _resolve(name)(**kwargs)
-    from redis import Redis
-    from rq import Queue
+    """Queue a job; the in-process queue runs it now and returns its result."""
+    resolve(name)  # refuse unknown jobs before queueing them
+    return current_app.extensions["queue"].enqueue(name, **kwargs)
 
-    queue = Queue(QUEUE, connection=Redis.from_url(url))
-    return queue.enqueue(run_job, name, kwargs, current_app.config.get("JOB_CONFIG"))
+
+def nudge(name: str, **kwargs) -> None:
+    """Ask for a job soon. Used after a commit: failure is the caller's to log, the schedule catches up."""
+    enqueue(name, **kwargs)

@@ -13,6 +13,8 @@ from ..crypto.keys import KeyError_, KeyPair, new_kek, public_key, thumbprint
 from ..db import utcnow
 from ..errors import Conflict, NotFound, ServiceError, Unprocessable
 from ..extensions import db
+from ..registry.models import InsurerApproval, Organization
+from ..registry.service import approved_jurisdictions
 from .models import SigningKey
 
 
@@ -91,7 +93,22 @@ def insurer_jwks(insurer_id: str) -> dict:
     return {"keys": [jwk_entry(r) for r in rows]}
 
 
+def require_approved(insurer_id: str, action: str) -> None:
+    """Only an insurer some regulator approves may register keys or attest (409 naming its standing)."""
+    if approved_jurisdictions(insurer_id):
+        return
+    org = db.session.get(Organization, insurer_id)
+    standing = db.session.execute(select(Organization.jurisdiction, InsurerApproval.status)
+                                  .join(InsurerApproval, InsurerApproval.regulator_id == Organization.id)
+                                  .where(InsurerApproval.insurer_id == insurer_id)
+                                  .order_by(Organization.jurisdiction)).all()
+    where = ", ".join(f"{status} in {j}" for j, status in standing) or "no approval requested"
+    raise Conflict(f"{org.name if org else insurer_id} is not approved by any regulator ({where}); "
+                   f"an insurer must be approved before it can {action}", current_state="not approved")
+
+
 def register_insurer_key(insurer_id: str, jwk: dict) -> SigningKey:
+    require_approved(insurer_id, "register signing keys")
     try:
         public_key(jwk)
     except KeyError_ as e:
@@ -111,7 +128,8 @@ def register_insurer_key(insurer_id: str, jwk: dict) -> SigningKey:
 
 
 def custodial_insurer_key(insurer_id: str) -> SigningKey:
-    """The insurer's active custodial key, created when first asked for."""
+    """The insurer's active custodial key, created when first asked for (approved insurers only)."""
+    require_approved(insurer_id, "hold a signing key")
     row = db.session.scalar(select(SigningKey).where(SigningKey.purpose == "insurer", SigningKey.owner_id == insurer_id,
                                                      SigningKey.status == "active",
                                                      SigningKey.private_wrapped.is_not(None)))

@@ -80,7 +80,8 @@ class SearchPage(ma.Schema):
 
 class SearchQuery(PageQuery):
     jurisdiction = ma.fields.String(validate=JURISDICTION)
-    perils = DelimitedList(ma.fields.String(validate=PERIL), metadata={"description": "comma-separated; all covered"})
+    perils = DelimitedList(ma.fields.String(validate=PERIL), validate=validate.Length(min=1),  # `perils=`: 422
+                           metadata={"description": "comma-separated; all covered"})
     currency = ma.fields.String(validate=validate.OneOf(sorted(EXPONENTS)))
     min_capacity = ma.fields.Integer(validate=validate.Range(min=0), metadata={"description": "minor units"})
     min_rating = ma.fields.String(validate=validate.OneOf(ratings.SCALE))

@@ -5,13 +5,13 @@ from marshmallow import validate
 
 from ..domain import ratings
 from ..domain.money import EXPONENTS
-from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, page_schema
+from ..domain.period import PERIOD_REGEX
+from ..web.schemas import NonNegativeMoneySchema, PageQuery, Pattern, Strict, page_schema
 
 
 class ObligationCreate(Strict):
     period = ma.fields.String(required=True, metadata={"example": "2027-Q1"},
-                              validate=validate.Regexp(r"^\d{4}(-(Q[1-4]|0[1-9]|1[0-2]))?$",
-                                                       error="must be YYYY, YYYY-Qn or YYYY-MM"))
+                              validate=Pattern(PERIOD_REGEX, error="must be YYYY, YYYY-Qn or YYYY-MM"))
     ruleset = ma.fields.String(metadata={"description": "ID@VERSION; default: in force at the period start"})
     exchange = ma.fields.String(metadata={"description": "regulators: the exchange to compute for"})
 

@@ -41,6 +41,9 @@ def compute(ex: Exchange, period_label: str, actor: str, ruleset_ref: str | None
                                 {"ruleset": ["wrong jurisdiction"]})
     else:
         rs = rulesets.in_force(ex.jurisdiction, period.start)
+    # One computation per exchange at a time: two racing ones would both write revision n + 1 (a unique
+    # violation, answered 500). NO KEY UPDATE: reports referencing the exchange are not held up.
+    db.session.execute(select(Exchange.org_id).where(Exchange.org_id == ex.org_id).with_for_update(key_share=True))
     facts = facts_for(ex)
     try:
         ob = compute_domain(facts, period, rs)
@@ -59,10 +62,14 @@ def compute(ex: Exchange, period_label: str, actor: str, ruleset_ref: str | None
         lines=[ln.as_dict() for ln in ob.lines], inputs_digest=inputs, computed_by=actor)
     db.session.add(row)
     db.session.flush()
-    if prev is not None:
-        from ..events import service as events
+    from ..events import kinds
+    from ..events import service as events
 
-        events.record("obligation.recomputed", prev.id, actor, new_obligation=row.id, revision=row.revision)
+    events.record(kinds.ObligationComputed(
+        obligation_id=row.id, exchange_id=ex.org_id, jurisdiction=ex.jurisdiction, period=row.period,
+        revision=row.revision, total=ob.total.as_dict(), ruleset=f"{rs.id}@{rs.version}",
+        previous_id=prev.id if prev else None), actor)
+    if prev is not None:
         for hook in ON_RECOMPUTE:
             hook(prev, row)
     return row

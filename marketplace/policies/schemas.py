@@ -3,8 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..market.schemas import PERIL
+from ..domain.cover import PERILS
 from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, money_of
+
+PERIL = validate.OneOf(PERILS)
 
 
 class PolicyRegister(Strict):

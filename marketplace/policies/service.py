@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..db import utcnow
 from ..domain.money import Money
 from ..errors import Conflict, Unprocessable
+from ..events import kinds
 from ..events import service as events
 from ..extensions import db
 from ..registry.models import Exchange, Organization
 from .models import Policy, PolicyRevision
 
 TERMS = ("limit_amount", "deductible", "perils", "term_start", "term_end")
+
+
+def _ids(p: Policy) -> dict:
+    """What every policy event carries: the policy, who wrote it, whom it insures, and where."""
+    ex = db.session.get(Exchange, p.insured_id)
+    return {"policy_id": p.id, "number": p.number, "insurer_id": p.insurer_id, "exchange_id": p.insured_id,
+            "jurisdiction": ex.jurisdiction if ex else None}
 
 
 def _snapshot(p: Policy, actor: str) -> None:
@@ -50,15 +59,19 @@ def create(insurer: Organization, insured: Exchange, number: str, limit: Money, 
     db.session.flush()
     _snapshot(p, actor)
     db.session.flush()
+    events.record(kinds.PolicyBound(**_ids(p), limit=limit.as_dict(), term_start=term_start.isoformat(),
+                                    term_end=term_end.isoformat()), actor)
     return p
 
 
-def live_allocated(policy_id: str) -> int:
-    from ..allocations.models import Allocation
+# Allocations sit above policies and plug in at start-up (allocations.service.install), so this module never
+# imports them: how much of a policy is allocated, and what to flag when an amendment lowers its limit.
+ALLOCATED: list[Callable[[str], int]] = []
+ON_AMEND: list[Callable[[Policy], list[str]]] = []
 
-    # int(): PostgreSQL's SUM over BIGINT is NUMERIC (a Decimal); money stays integer minor units.
-    return int(db.session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0))
-                                 .where(Allocation.policy_id == policy_id, Allocation.status == "live")))
+
+def live_allocated(policy_id: str) -> int:
+    return sum(source(policy_id) for source in ALLOCATED)
 
 
 def amend(p: Policy, changes: dict, actor: str) -> Policy:
@@ -75,11 +88,9 @@ def amend(p: Policy, changes: dict, actor: str) -> Policy:
         setattr(p, k, v)
     p.revision += 1
     _snapshot(p, actor)
-    from ..allocations.service import flag_over_limit
-
-    flagged = flag_over_limit(p)
-    events.record("policy.amended", p.id, actor, revision=p.revision, before=before,
-                  over_limit_allocations=flagged)
+    flagged = [a for hook in ON_AMEND for a in hook(p)]
+    events.record(kinds.PolicyAmended(**_ids(p), revision=p.revision, before=before,
+                                      over_limit_allocations=flagged), actor)
     db.session.flush()
     return p
 
@@ -92,7 +103,7 @@ def cancel(p: Policy, effective: date, today: date, actor: str, reason: str | No
         raise Unprocessable(f"the notice period is {p.cancellation_notice_days} days: cancel effective {earliest} "
                             "or later", {"effective_on": [f"must be {earliest} or later"]})
     p.status, p.cancelled_effective, p.status_changed_at = "cancelled", effective, utcnow()
-    events.record("policy.cancelled", p.id, actor, effective_on=effective.isoformat(), reason=reason)
+    events.record(kinds.PolicyCancelled(**_ids(p), effective_on=effective.isoformat(), reason=reason), actor)
     db.session.flush()
     return p
 
@@ -103,7 +114,7 @@ def lapse(p: Policy, today: date, actor: str) -> Policy:
     if p.term_end >= today:
         raise Conflict(f"the term runs until {p.term_end}; it lapses after that", current_state=p.status)
     p.status, p.status_changed_at = "lapsed", utcnow()
-    events.record("policy.lapsed", p.id, actor, term_end=p.term_end.isoformat())
+    events.record(kinds.PolicyLapsed(**_ids(p), term_end=p.term_end.isoformat()), actor)
     db.session.flush()
     return p
 

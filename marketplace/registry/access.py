@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import and_, false, or_, select
 
-from ..auth.models import OAuthClient
 from ..tenancy import rule, where
 from .models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory
 
@@ -41,13 +40,6 @@ def _custodians(p):
 @rule(OrgHistory)
 def _history(p):
     return OrgHistory.org_id.in_(select(Organization.id).where(where(Organization)))
-
-
-@rule(OAuthClient)
-def _clients(p):
-    if p.kind == "regulator":
-        return OAuthClient.org_id.in_(select(Organization.id).where(where(Organization)))
-    return OAuthClient.org_id == p.org_id
 
 
 def visible_exchange_ids():

@@ -1,11 +1,9 @@
-"""Registry API: organizations, insurer standing and ratings, custodian links, client credentials."""
+"""Registry API: organizations, insurer standing and ratings, custodian links (API clients: marketplace.auth)."""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from ..auth import service as auth
-from ..auth.models import OAuthClient
 from ..errors import Unprocessable
 from ..extensions import db
 from ..tenancy import get_visible, visible
@@ -17,8 +15,6 @@ from . import (
 )
 from .models import Custodian, Exchange, Organization, OrgHistory
 from .schemas import (
-    ClientCreate,
-    ClientOut,
     CustodianLink,
     HistoryList,
     OrganizationCreate,
@@ -159,27 +155,3 @@ def set_registration(data, custodian_id):
     c = get_visible(Custodian, custodian_id, "custodian")
     service.set_custodian_status(c, data["status"], principal().actor, data.get("reason"))
     return c.org
-
-
-@bp.route("/organizations/<org_id>/clients", methods=["POST"])
-@requires("registry:write")
-@bp.arguments(ClientCreate)
-@bp.response(201, ClientOut)
-def create_client(data, org_id):
-    """Issue API client credentials for an organization the regulator registered. The secret is shown once."""
-    _regulator()
-    org = get_visible(Organization, org_id, "organization")
-    client, secret = auth.create_client(org, data["name"], data.get("scopes"), principal().actor)
-    client.client_secret = secret  # transient: dumped once in this response, never stored
-    return client
-
-
-@bp.route("/clients/<client_id>/revoke", methods=["POST"])
-@requires("registry:write")
-@bp.response(200, ClientOut)
-def revoke_client(client_id):
-    """Revoke a client and all its tokens."""
-    _regulator()
-    client = get_visible(OAuthClient, client_id, "client")
-    auth.revoke_client(client)
-    return client

@@ -66,7 +66,19 @@ def set_insurer_status(insurer: Organization, regulator: Organization, status: s
     db.session.flush()
     if old != status:
         _history(insurer, f"status:{regulator.jurisdiction}", old, status, actor, reason)
+        _insurer_event(insurer, regulator.jurisdiction, status, actor, reason)
     return approval
+
+
+def _insurer_event(insurer: Organization, jurisdiction: str, status: str, actor: str, reason: str | None) -> None:
+    from ..events import kinds
+    from ..events import service as events
+
+    common = {"insurer_id": insurer.id, "name": insurer.name, "jurisdiction": jurisdiction}
+    if status == "approved":
+        events.record(kinds.InsurerApproved(**common), actor)
+    elif status == "suspended":
+        events.record(kinds.InsurerSuspended(**common, reason=reason), actor)
 
 
 def approved_jurisdictions(insurer_id: str) -> frozenset[str]:
@@ -82,9 +94,16 @@ def set_rating(insurer: Organization, rating: str | None, actor: str, reason: st
     if rating is not None and not ratings.is_rating(rating):
         raise Unprocessable(f"rating {rating!r} is not on the scale", {"rating": ["not on the rating scale"]})
     if insurer.rating != rating:
-        _history(insurer, "rating", insurer.rating, rating, actor, reason)
+        from ..events import kinds
+        from ..events import service as events
+
+        old = insurer.rating
+        _history(insurer, "rating", old, rating, actor, reason)
         insurer.rating = rating
         db.session.flush()
+        if old is not None:  # a first rating at admission is part of admitting, not a change
+            events.record(kinds.InsurerRatingChanged(insurer_id=insurer.id, name=insurer.name, jurisdiction=None,
+                                                     old=old, new=rating, reason=reason), actor)
 
 
 def find_exchange(licence_number: str, jurisdiction: str | None = None) -> Exchange:
@@ -156,18 +175,13 @@ def admit_insurer(name: str, regulator: Organization, actor: str, rating: str | 
 def transition_insurer(insurer: Organization, regulator: Organization, action: str, actor: str,
                        reason: str | None) -> InsurerApproval:
     """approve (pending->approved), suspend (approved->suspended), reinstate (suspended->approved)."""
-    from ..events import service as events
-
     from_status, to_status = INSURER_TRANSITIONS[action]
     approval = db.session.scalar(select(InsurerApproval).filter_by(insurer_id=insurer.id, regulator_id=regulator.id))
     current = approval.status if approval else "none"
     if current != from_status:
         raise Conflict(f"cannot {action} an insurer whose status is {current!r} (needs {from_status!r})",
                        current_state=current)
-    approval = set_insurer_status(insurer, regulator, to_status, actor, reason)
-    if to_status == "suspended":
-        events.record("insurer.suspended", insurer.id, actor, jurisdiction=regulator.jurisdiction, reason=reason)
-    return approval
+    return set_insurer_status(insurer, regulator, to_status, actor, reason)
 
 
 def unlink_custodian(exchange: Exchange, custodian: Custodian) -> None:

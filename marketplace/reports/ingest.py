@@ -23,7 +23,15 @@ class UnsupportedMediaType(ServiceError):
 
 
 def _csv_rows(text: str, columns: list[str]) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _rows(reader, columns)
+    except csv.Error as e:  # e.g. a bare CR inside an unquoted field
+        raise Unprocessable(f"the CSV cannot be read at line {reader.line_num}: {e}",
+                            [{"line": reader.line_num, "detail": str(e)}]) from None
+
+
+def _rows(reader: csv.DictReader, columns: list[str]) -> list[dict]:
     header = reader.fieldnames or []
     expected = set(columns) | {"currency"}
     missing = sorted(c for c in expected if c not in header and c != "description")

@@ -79,6 +79,23 @@ class FixedOverheads(_Reported, db.Model):
     currency: Mapped[str] = currency_column()
 
 
+class ReserveBalanceRecord(_Reported, db.Model):
+    """Cash the exchange holds in its reserve account on a date (DESIGN 10): what the adequacy check
+    compares with the net reserve required."""
+
+    __tablename__ = "reserve_balances"
+    __table_args__ = (
+        UniqueConstraint("exchange_id", "as_of"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[str] = id_column()
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.org_id"), nullable=False, index=True)
+    as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    amount: Mapped[int] = minor_units()
+    currency: Mapped[str] = currency_column()
+
+
 class ReportRevision(db.Model):
     """Every revision of every reported fact, as it stood, with who recorded it and when."""
 
@@ -86,7 +103,7 @@ class ReportRevision(db.Model):
     __table_args__ = (UniqueConstraint("kind", "record_id", "revision"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # volume | custody | incident | overheads
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # volume | custody | incident | overheads | reserve
     record_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
     exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.org_id"), nullable=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -17,7 +17,7 @@ from . import (
     service,
 )
 from .ingest import load_rows
-from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReportRevision
+from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReportRevision, ReserveBalanceRecord
 from .schemas import (
     BatchResult,
     CustodyIn,
@@ -28,6 +28,9 @@ from .schemas import (
     IncidentOut,
     IncidentPage,
     ReportQuery,
+    ReserveBalanceIn,
+    ReserveBalanceOut,
+    ReserveBalancePage,
     RevisionList,
     VolumeIn,
     VolumeOut,
@@ -105,6 +108,20 @@ def report_custody():
     return _summary(out, CustodyOut)
 
 
+@bp.route("/reserve-balances", methods=["POST"])
+@requires("reports:write")
+@bp.doc(**BATCH_BODY)
+@bp.response(200, BatchResult)
+def report_reserve_balances():
+    """Cash held in the reserve account on a date (DESIGN 10), compared daily with the net reserve required.
+    One object {"as_of", "amount"}, an array, or CSV (as_of,amount,currency)."""
+    ex = _reporting_exchange()
+    rows, batch = load_rows(ReserveBalanceIn(), ["as_of", "amount"])
+    _check_currency(rows, ex, ("amount",), batch)
+    out = [service.record_reserve_balance(ex, r["as_of"], r["amount"], principal().actor) for r in rows]
+    return _summary(out, ReserveBalanceOut)
+
+
 @bp.route("/incidents", methods=["POST"])
 @requires("reports:write")
 @bp.doc(**BATCH_BODY)
@@ -167,7 +184,15 @@ def list_incidents(q):
     return _listing(IncidentRecord, IncidentRecord.occurred_on, q)
 
 
-@bp.route("/<any(volume,custody,incident):kind>/<record_id>/history", methods=["GET"])
+@bp.route("/reserve-balances", methods=["GET"])
+@requires("reports:read")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, ReserveBalancePage)
+def list_reserve_balances(q):
+    return _listing(ReserveBalanceRecord, ReserveBalanceRecord.as_of, q)
+
+
+@bp.route("/<any(volume,custody,incident,reserve):kind>/<record_id>/history", methods=["GET"])
 @requires("reports:read")
 @bp.response(200, RevisionList)
 def report_history(kind, record_id):

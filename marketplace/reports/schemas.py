@@ -4,9 +4,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..domain.facts import INCIDENT_KINDS, PRODUCT_CLASSES
-from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, money_of, page_schema
+from ..domain.money import Money
+from ..web.schemas import NonNegativeMoneySchema, PageQuery, Pattern, Strict, money_of, page_schema
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM")
+MONTH = Pattern(r"[0-9]{4}-(0[1-9]|1[0-2])", error="must be YYYY-MM")
 
 
 class VolumeIn(Strict):
@@ -21,17 +22,23 @@ class CustodyIn(Strict):
     amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
 
 
+class ReserveBalanceIn(Strict):
+    as_of = ma.fields.Date(required=True)
+    amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+
+
 class IncidentIn(Strict):
     occurred_on = ma.fields.Date(required=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(INCIDENT_KINDS))
     loss = ma.fields.Nested(NonNegativeMoneySchema, required=True)
     compensated = ma.fields.Nested(NonNegativeMoneySchema, required=True)
-    description = ma.fields.String(validate=validate.Length(max=2000), allow_none=True)
+    description = ma.fields.String(validate=validate.Length(max=2000), allow_none=True,
+                                   metadata={"multiline": True})
 
-    @ma.validates_schema(skip_on_field_errors=False)
+    @ma.validates_schema  # skips on field errors: it compares two amounts that must have parsed first
     def _compensation(self, data, **_):
         loss, comp = data.get("loss"), data.get("compensated")
-        if loss is not None and comp is not None:
+        if isinstance(loss, Money) and isinstance(comp, Money):
             if loss.currency != comp.currency:
                 raise ma.ValidationError({"compensated": ["must be in the loss currency"]})
             if comp > loss:
@@ -59,6 +66,11 @@ class VolumeOut(_ReportedOut):
 class CustodyOut(_ReportedOut):
     as_of = ma.fields.Date()
     wallet = ma.fields.String()
+    amount = money_of("amount")
+
+
+class ReserveBalanceOut(_ReportedOut):
+    as_of = ma.fields.Date()
     amount = money_of("amount")
 
 
@@ -98,3 +110,4 @@ class RevisionList(ma.Schema):
 VolumePage = page_schema(VolumeOut, "VolumePage")
 CustodyPage = page_schema(CustodyOut, "CustodyPage")
 IncidentPage = page_schema(IncidentOut, "IncidentPage")
+ReserveBalancePage = page_schema(ReserveBalanceOut, "ReserveBalancePage")

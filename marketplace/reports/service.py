@@ -20,10 +20,17 @@ from ..domain.money import Money
 from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Exchange
-from .models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReportRevision
+from .models import (
+    CustodyBalanceRecord,
+    FixedOverheads,
+    IncidentRecord,
+    MonthlyVolume,
+    ReportRevision,
+    ReserveBalanceRecord,
+)
 
 KINDS = {MonthlyVolume: "volume", CustodyBalanceRecord: "custody", IncidentRecord: "incident",
-         FixedOverheads: "overheads"}
+         FixedOverheads: "overheads", ReserveBalanceRecord: "reserve"}
 SKIP = {"id", "exchange_id", "revision", "recorded_by", "recorded_at"}
 
 
@@ -44,7 +51,8 @@ def _upsert(model, keys: dict, amount: Money, actor: str, **fields):
 
     The row gets a transient `outcome`: created, corrected or unchanged.
     """
-    row = db.session.scalar(select(model).filter_by(**keys))
+    # locked: two racing corrections would both write revision n + 1 (the second one's snapshot a 500)
+    row = db.session.scalar(select(model).filter_by(**keys).with_for_update())
     if row is None:
         row = model(**keys, amount=amount.amount, currency=amount.currency, recorded_by=actor, revision=1, **fields)
         db.session.add(row)
@@ -73,6 +81,18 @@ def record_volume(ex: Exchange, month: date, product_class: str, amount: Money, 
 
 def record_custody(ex: Exchange, as_of: date, wallet: str, amount: Money, actor: str) -> CustodyBalanceRecord:
     return _upsert(CustodyBalanceRecord, {"exchange_id": ex.org_id, "as_of": as_of, "wallet": wallet}, amount, actor)
+
+
+def record_reserve_balance(ex: Exchange, as_of: date, amount: Money, actor: str) -> ReserveBalanceRecord:
+    return _upsert(ReserveBalanceRecord, {"exchange_id": ex.org_id, "as_of": as_of}, amount, actor)
+
+
+def cash_held(exchange_id: str, on_or_before: date) -> ReserveBalanceRecord | None:
+    """The latest reserve balance reported on or before a date."""
+    return db.session.scalar(select(ReserveBalanceRecord)
+                             .where(ReserveBalanceRecord.exchange_id == exchange_id,
+                                    ReserveBalanceRecord.as_of <= on_or_before)
+                             .order_by(ReserveBalanceRecord.as_of.desc()).limit(1))
 
 
 def record_overheads(ex: Exchange, year: int, amount: Money, actor: str) -> FixedOverheads:

@@ -1,90 +1,204 @@
-"""`marketplace verify` and `marketplace attest`: offline, no network, no database."""
+"""`marketplace verify` and `marketplace attest`: offline, no network, no database.
+
+Every input file is hostile until checked: a problem with what was given is one line on stderr and
+exit 2, never a traceback; a certificate that does not verify is exit 1.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import logging
+import os
+import re
 import sys
-from pathlib import Path
+import warnings
+from datetime import UTC, datetime
 
 import click
 
 from ..crypto import jws
 from ..crypto.keys import KeyError_, KeyPair
+from ..domain import jsontext
+from . import schema
 from .core import verify
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _unusable(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_UNUSABLE)
+class Unusable(Exception):
+    """The input cannot be used; the message says why in one line."""
 
 
-def _read_json(path: str) -> dict:
+def printable(text: str) -> str:
+    """Safe for any terminal and encoding: no control characters, no lone surrogates."""
+    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def one_line_errors(fn):
+    """Unusable input (or a bug) is one line on stderr and exit 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Unusable as e:
+            message = str(e)
+        except RecursionError:
+            message = "the input is nested too deeply to read"
+        except MemoryError:
+            message = "the input is too large to read"
+        except Exception as e:  # the promise is: no traceback, whatever the input
+            message = f"cannot verify this input ({e.__class__.__name__})"
+        click.echo(printable(f"error: {message}"), err=True)
+        sys.exit(EXIT_UNUSABLE)
+
+    return wrapper
+
+
+def _read(path: str) -> bytes:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        _unusable(f"{path}: {e.__class__.__name__}: cannot read JSON")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise Unusable(f"cannot read {path}: {e.strerror or e.__class__.__name__}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise Unusable(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+    return raw
+
+
+def _text(path: str) -> str:
+    try:
+        return _read(path).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise Unusable(f"{path}: not UTF-8 text") from None
+
+
+def _json(raw: bytes | str, where: str):
+    try:
+        return jsontext.loads(raw)
+    except jsontext.JSONTextError as e:
+        raise Unusable(f"{where}: cannot read JSON: {e}") from None
+
+
+def _read_json(path: str):
+    return _json(_read(path), path)
 
 
 def load_input(path: str) -> dict:
     """A certificate JWS, a bundle (JSON) or a PDF with the bundle attached -> bundle dict."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        _unusable(f"cannot read {path}: {e.strerror}")
+    raw = _read(path)
     if raw.startswith(b"%PDF"):
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        raw = _pdf_bundle(raw)
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise Unusable(f"{path}: neither a JWS nor JSON (not UTF-8 text)") from None
+    if not text.startswith(("{", "[")):
+        return {"certificate": text}
+    doc = _json(text, path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("certificate"), str):
+        raise Unusable("a bundle needs a 'certificate' member holding the JWS")
+    return doc
 
-        try:
+
+def _pdf_bundle(raw: bytes) -> bytes:
+    from pypdf import PdfReader
+
+    quiet = logging.getLogger("pypdf")
+    if not quiet.handlers:  # its complaints would otherwise reach stderr before our one line
+        quiet.addHandler(logging.NullHandler())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             found = PdfReader(io.BytesIO(raw)).attachments.get("bundle.json")
-        except (PdfReadError, ValueError, KeyError) as e:
-            _unusable(f"unreadable PDF: {e}")
-        if not found:
-            _unusable("the PDF carries no bundle.json attachment")
-        raw = found[0]
-    text = raw.decode("utf-8", errors="replace").strip()
-    if text.startswith("{"):
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            _unusable("the file is neither a JWS nor JSON")
-        if not isinstance(doc, dict) or not isinstance(doc.get("certificate"), str):
-            _unusable("a bundle needs a 'certificate' member holding the JWS")
-        return doc
-    return {"certificate": text}
+    except Exception as e:  # pypdf raises many kinds on a hostile file
+        raise Unusable(f"unreadable PDF ({e.__class__.__name__})") from None
+    if not found or not isinstance(found[0], bytes):
+        raise Unusable("the PDF carries no bundle.json attachment")
+    return found[0]
+
+
+def _jwks(value, what: str) -> dict:
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
+        raise Unusable(f"{what} is not a JWKS (an object with a 'keys' list)")
+    return value
+
+
+def _member(doc: dict, name: str, kind: type, what: str):
+    value = doc.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise Unusable(f"the bundle's {name} must be {what}")
+    return value
+
+
+def gather(doc: dict, jwks_file, insurer_files, status_file, receipt_file, log_key_file) -> dict:
+    """The verifier's inputs from the bundle, each overridden by its option; types checked."""
+    if jwks_file:
+        given = _read_json(jwks_file)  # a JWKS, or a bundle whose platformJwks to use
+        platform = _jwks(given.get("platformJwks", given) if isinstance(given, dict) else given, jwks_file)
+    elif doc.get("platformJwks") is None:
+        raise Unusable("no platform JWKS: pass --jwks or a bundle")
+    else:
+        platform = _jwks(doc["platformJwks"], "the bundle's platformJwks")
+    insurers = dict(_member(doc, "insurerJwks", dict, "an object of insurer JWKS") or {})
+    for urn, keyset in insurers.items():
+        _jwks(keyset, f"the bundle's insurerJwks[{jws.brief(urn)}]")
+    if insurer_files:
+        insurers["*"] = {"keys": [k for f in insurer_files for k in _jwks(_read_json(f), f)["keys"]]}
+    if status_file:  # fetched when the file was written (curl -o)
+        status, fetched = _text(status_file), datetime.fromtimestamp(os.stat(status_file).st_mtime, UTC)
+    else:
+        status, fetched = _member(doc, "statusListCredential", str, "a JWS string"), _fetched_at(doc)
+    receipt = _read_json(receipt_file) if receipt_file else _member(doc, "receipt", dict, "an object")
+    if receipt is not None and not isinstance(receipt, dict):
+        raise Unusable(f"{receipt_file}: a receipt is a JSON object")
+    log_key = _text(log_key_file) if log_key_file else _member(doc, "logKey", str, "a string")
+    return {"platform_jwks": platform, "insurer_jwks": insurers, "status_list": status, "receipt": receipt,
+            "log_key": log_key, "status_fetched_at": fetched}
+
+
+def _fetched_at(doc: dict) -> datetime | None:
+    value = doc.get("statusListFetchedAt")
+    if value is None:
+        return None
+    if schema.TIME(value):
+        raise Unusable("the bundle's statusListFetchedAt must be an RFC 3339 date-time")
+    return schema.parse_time(value)
 
 
 @click.command("verify")
 @click.argument("file")
-@click.option("--jwks", "jwks_file", help="Platform JWKS (default: the bundle's).")
+@click.option("--jwks", "jwks_file", help="Platform JWKS, or a bundle to take it from (default: the bundle's).")
 @click.option("--insurer-jwks", "insurer_files", multiple=True, help="An insurer JWKS; repeat for several.")
 @click.option("--status-list", "status_file", help="Status list credential (JWS) (default: the bundle's).")
 @click.option("--receipt", "receipt_file", help="Log receipt (JSON) (default: the bundle's).")
 @click.option("--log-key", "log_key_file", help="Log verifier key (note format) (default: the bundle's).")
+@click.option("--allow-stale", is_flag=True,
+              help="Accept a status list past its ttl or validUntil (revocation then shows '--', not 'ok'); "
+                   "without it a stale list fails revocation with 'status unknown'. A set bit still revokes.")
 @click.option("--json", "as_json", is_flag=True)
-def verify_command(file, jwks_file, insurer_files, status_file, receipt_file, log_key_file, as_json):
-    """Verify a certificate (JWS, bundle JSON or PDF) with no network. Exit 0 valid, 1 invalid, 2 unusable."""
+@one_line_errors
+def verify_command(file, jwks_file, insurer_files, status_file, receipt_file, log_key_file, allow_stale, as_json):
+    """Verify a certificate (JWS, bundle JSON or PDF) with no network. Exit 0 valid, 1 invalid, 2 unusable.
+
+    The status list must be fresh: its ttl counts from the bundle's statusListFetchedAt or the
+    --status-list file's modification time (never before the list's validFrom). Fetch it (or the
+    bundle) again when the ttl has passed, or pass --allow-stale to accept an old one knowingly."""
     doc = load_input(file)
-    platform = _read_json(jwks_file) if jwks_file else doc.get("platformJwks")
-    if not platform:
-        _unusable("no platform JWKS: pass --jwks or a bundle")
-    insurers = dict(doc.get("insurerJwks") or {})
-    if insurer_files:
-        insurers["*"] = {"keys": [k for f in insurer_files for k in (_read_json(f).get("keys") or [])]}
-    status = Path(status_file).read_text().strip() if status_file else doc.get("statusListCredential")
-    receipt = _read_json(receipt_file) if receipt_file else doc.get("receipt")
-    log_key = Path(log_key_file).read_text().strip() if log_key_file else doc.get("logKey")
-    result = verify(doc["certificate"], platform, insurers, status, receipt=receipt, log_key=log_key)
+    result = verify(doc["certificate"], **gather(doc, jwks_file, insurer_files, status_file, receipt_file,
+                                                 log_key_file), allow_stale=allow_stale)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        click.echo(json.dumps(result.as_dict(), indent=2))  # ensure_ascii: any string is safe
     else:
         width = max(len(c["name"]) for c in result.checks)
         for c in result.checks:
             mark = {True: "ok  ", False: "FAIL", None: "--  "}[c["ok"]]
-            click.echo(f"{mark}  {c['name'].ljust(width)}  {c['detail']}")
+            click.echo(printable(f"{mark}  {c['name'].ljust(width)}  {c['detail']}"))
         click.echo("VALID" if result.valid else "INVALID")
     sys.exit(EXIT_VALID if result.valid else EXIT_INVALID)
 
@@ -96,14 +210,17 @@ ATTESTED = ("policyNumber", "insured", "currency", "limit", "deductible", "peril
 @click.option("--key", "key_file", required=True, help="The insurer's private OKP/Ed25519 JWK.")
 @click.option("--policy", "policy_file", required=True,
               help="The attestation payload (GET /api/v1/policies/{id}/attestation-payload).")
+@one_line_errors
 def attest_command(key_file, policy_file):
     """Sign a policy revision's attestation offline with the insurer's own key; prints the compact JWS."""
     try:
         key = KeyPair.from_jwk(_read_json(key_file))
     except KeyError_ as e:
-        _unusable(str(e))
+        raise Unusable(str(e)) from None
     payload = _read_json(policy_file)
+    if not isinstance(payload, dict):
+        raise Unusable(f"{policy_file}: the policy file must be a JSON object")
     missing = [k for k in ATTESTED if k not in payload]
     if missing:
-        _unusable(f"the policy file lacks {', '.join(missing)}")
+        raise Unusable(f"the policy file lacks {', '.join(missing)}")
     click.echo(jws.sign({k: payload[k] for k in ATTESTED}, key, "attestation+jwt"))

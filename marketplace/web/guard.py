@@ -1,8 +1,9 @@
 """`requires(scope)`: the one decorator every API route carries.
 
-It authenticates the bearer token (authlib), checks the scope, sets the calling principal, applies
-Idempotency-Key to POSTs, and owns the unit of work: commit when the answer is a success, roll back
-otherwise, so a failed request leaves the database as it was.
+It authenticates the bearer token (authlib), checks the scope and sets the calling principal. The work
+then runs in one unit of work (marketplace.uow) wrapped by Idempotency-Key (web.idempotency): a success
+commits, anything else rolls back, so a failed request leaves the database as it was. What happens after
+a commit (nudging the queue) is the services' business, registered on the unit of work.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.errors import MissingAuthorizationError
 from authlib.oauth2.rfc6750.errors import InsufficientScopeError, InvalidTokenError
-from flask import Response, g, make_response, request
+from flask import Response, current_app, g, make_response
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError
 from ..errors import ServiceError
 from ..extensions import db
+from ..uow import unit_of_work
 from . import idempotency
 from .problems import from_exception, problem
 
@@ -53,8 +56,7 @@ def _unauthorized(detail: str, error: str | None) -> Response:
 
 
 def _authenticate(scope: str) -> Response | None:
-    from ..auth.server import protector
-
+    protector = current_app.extensions["marketplace.protector"]  # registered by marketplace.auth.server
     try:
         token = protector.acquire_token([scope])
     except MissingAuthorizationError:
@@ -65,6 +67,8 @@ def _authenticate(scope: str) -> Response | None:
     except InsufficientScopeError:
         db.session.rollback()
         return problem(403, "Forbidden", f"This action needs the scope {scope!r}.", required_scope=scope)
+    except SQLAlchemyError:  # the database failed, not the token: a 5xx problem (web.problems), never a 401
+        raise
     except Exception:  # malformed Authorization headers and other token-parsing failures
         db.session.rollback()
         return _unauthorized("The Authorization header is not a usable bearer token.", "invalid_request")
@@ -83,19 +87,14 @@ def _run(fn, args, kwargs) -> Response:
         return problem(422, "Unprocessable content", str(e))
 
 
-def _settle(resp: Response, reservation=None) -> Response:
-    """The unit of work: keep a success, roll back anything else, store the idempotent answer with it,
-    then let events recorded by the request revoke what they affect (a job; in-process without Redis)."""
-    if resp.status_code >= 400:
-        db.session.rollback()
-    if reservation is not None:
-        idempotency.finish(reservation, resp)
-    db.session.commit()
-    if g.pop("events_recorded", False):
-        from ..jobs import enqueue
-
-        enqueue("marketplace.certificates.revocation.consume")
-        db.session.commit()
+def _unit(fn, args, kwargs, record) -> Response:
+    """The request's unit of work: keep a success; drop the work of an error answer (its idempotent
+    replay is still stored)."""
+    with unit_of_work() as uow:
+        resp = _run(fn, args, kwargs)
+        if resp.status_code >= 400:
+            uow.reset()
+        record(resp)
     return resp
 
 
@@ -115,19 +114,8 @@ def requires(scope: str):
             denied = _authenticate(scope)
             if denied is not None:
                 return denied
-            reservation = None
-            key = request.headers.get("Idempotency-Key")
-            if request.method == "POST" and key is not None:
-                reservation, answer = idempotency.begin(g.principal.client_id, key)
-                if answer is not None:
-                    return answer
-            try:
-                resp = _run(fn, args, kwargs)
-            except Exception:
-                if reservation is not None:
-                    idempotency.abandon(reservation)
-                raise
-            return _settle(resp, reservation)
+            return idempotency.guarded(g.principal.client_id,
+                                       lambda record: _unit(fn, args, kwargs, record))
 
         return _document(wrapper, scope)
 
@@ -150,6 +138,6 @@ def public(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        return _settle(_run(fn, args, kwargs))
+        return _unit(fn, args, kwargs, lambda resp: None)
 
     return _document(wrapper, None)

@@ -2,12 +2,14 @@
 
 Keys are scoped per client and expire after 24 h. A key is reserved (committed) before the work runs;
 the response is stored in the same transaction as the work, so a replay never sees half a result.
+An answer that carries a secret (`web.security.shown_once`) is stored without it: its replay says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Response, request
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, id_column, utcnow
 from ..extensions import db
+from . import security
 from .problems import problem
 
 TTL = timedelta(hours=24)
@@ -104,9 +107,28 @@ def finish(row: IdempotencyKey, resp: Response) -> None:
     row.status = resp.status_code
     row.body = resp.get_data()
     row.headers = {k: v for k, v in resp.headers.items() if k in ("Content-Type", "Location", "Link")}
+    if security.carries_secret():
+        row.body, note = security.redacted(resp)
+        row.headers.update(note)
 
 
 def abandon(row: IdempotencyKey) -> None:
     db.session.rollback()
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
     db.session.commit()
+
+
+def guarded(client_id: str, unit: Callable[[Callable[[Response], None]], Response]) -> Response:
+    """Apply Idempotency-Key around a unit of work. `unit(record)` does the work and calls `record(resp)`
+    inside its transaction, so the stored answer commits (or not) with the work."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None:
+        return unit(lambda resp: None)
+    reservation, answer = begin(client_id, key)
+    if answer is not None:
+        return answer
+    try:
+        return unit(lambda resp: finish(reservation, resp))
+    except Exception:
+        abandon(reservation)
+        raise

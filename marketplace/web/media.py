@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.exceptions import BadRequest
 
+from ..domain.jsontext import JSONTextError
 from .problems import problem
 
 CSV_PREFIX = "/api/v1/reports/"
@@ -23,6 +25,21 @@ def install(app: Flask) -> None:
         if request.mimetype not in allowed:
             return problem(415, "Unsupported media type",
                            f"Send {' or '.join(sorted(allowed))}, not {request.mimetype or 'an untyped body'}.")
-        if request.mimetype == "application/json" and request.get_json(silent=True) is None:
-            return problem(400, "Bad request", "The body is not valid JSON.")
+        if request.mimetype == "application/json":
+            return _refuse_unreadable_json()
         return None
+
+
+def _refuse_unreadable_json():
+    """Parse once with the app's safe JSON provider (cached for the view); say why a body is refused."""
+    try:
+        body = request.get_json()
+    except BadRequest as e:
+        cause = e  # Flask re-raises the parser's error inside two BadRequests; find it for the reason
+        while cause is not None and not isinstance(cause, JSONTextError):
+            cause = cause.__cause__ or cause.__context__
+        reason = str(cause) if cause is not None else "it is not valid JSON"
+        return problem(400, "Bad request", f"The body cannot be read: {reason}.")
+    if body is None:
+        return problem(400, "Bad request", "The body is JSON null; send an object.")
+    return None

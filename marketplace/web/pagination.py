@@ -19,7 +19,8 @@ def _url(page: int, per_page: int) -> str:
 def paginate(stmt: Select, page: int, per_page: int) -> tuple[dict, dict]:
     """Run a page of `stmt`; return (body, headers) for flask-smorest."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page  # may exceed what the database driver takes (64 bits): past the end anyway
+    items = db.session.scalars(stmt.limit(per_page).offset(offset)).all() if offset < total else []
     return page_of(items, total, page, per_page)
 
 

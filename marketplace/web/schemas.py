@@ -1,6 +1,9 @@
-"""Schemas shared by every feature: money, problems, pagination."""
+"""Schemas shared by every feature: money, problems, pagination, and the rules every input obeys."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import marshmallow as ma
 from marshmallow import validate
@@ -8,21 +11,87 @@ from marshmallow import validate
 from ..domain.money import EXPONENTS, Money
 
 MAX_PER_PAGE = 100
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_TEXT = 10_000  # a string field without its own Length is still bounded
+MULTILINE_OK = frozenset("\n\t")
+
+
+class Pattern(validate.Validator):
+    """Like validate.Regexp, but the whole ASCII string must match: no trailing newline slips past `$`
+    and \\d never takes full-width or other non-ASCII digits."""
+
+    def __init__(self, regex: str, error: str):
+        self.regex = re.compile(regex, re.ASCII)
+        self.error = error
+
+    def __call__(self, value):
+        if not isinstance(value, str) or not self.regex.fullmatch(value):
+            raise ma.ValidationError(self.error)
+        return value
+
+
+def _refuse_control_characters(multiline: bool):
+    allowed = MULTILINE_OK if multiline else frozenset()
+
+    def check(value):
+        if isinstance(value, str):
+            bad = next((c for c in value if c not in allowed and unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")),
+                       None)
+            if bad is not None:
+                raise ma.ValidationError(f"must not contain control characters (found U+{ord(bad):04X})")
+        return value
+
+    return check
+
+
+def _has_bounded_range(field: ma.fields.Field) -> bool:
+    return any(isinstance(v, validate.Range) and v.min is not None and v.max is not None
+               and v.min >= INT64_MIN and v.max <= INT64_MAX for v in field.validators)
+
+
+def _harden(field: ma.fields.Field) -> None:
+    """Bound every integer to 64 bits and every string in length and to printable characters.
+
+    Runs on every schema instance's bound copy of a field; its validator list is shared with the class's
+    field (the copy is shallow), so it is replaced, never appended to, and hardening happens once."""
+    if getattr(field, "_hardened", False):
+        return
+    field._hardened = True
+    if isinstance(field, ma.fields.List):
+        _harden(field.inner)
+        return
+    extra: list = []
+    if isinstance(field, ma.fields.Integer) and not _has_bounded_range(field):
+        low = next((v.min for v in field.validators if isinstance(v, validate.Range) and v.min is not None),
+                   INT64_MIN)
+        high = next((v.max for v in field.validators if isinstance(v, validate.Range) and v.max is not None),
+                    INT64_MAX)
+        extra.append(validate.Range(max(low, INT64_MIN), min(high, INT64_MAX)))
+    elif isinstance(field, ma.fields.String):
+        extra.append(_refuse_control_characters(bool(field.metadata.get("multiline"))))
+        if not any(isinstance(v, validate.Length) and v.max is not None for v in field.validators):
+            extra.append(validate.Length(max=MAX_TEXT))
+    field.validators = [*field.validators, *extra]
 
 
 class Strict(ma.Schema):
-    """Unknown fields are an error (marshmallow's RAISE), stated once here."""
+    """Every input schema: unknown fields are an error (marshmallow's RAISE); integers fit 64 bits; strings
+    are bounded and carry no control characters (multi-line text fields say metadata={"multiline": True})."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
 
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        _harden(field_obj)
+
 
 class MoneySchema(Strict):
     """{"amount": "<integer minor units as string>", "currency": "JPY"}"""
 
-    amount = ma.fields.String(required=True, validate=validate.Regexp(r"^-?(0|[1-9][0-9]{0,17})$",
-                                                                      error="must be integer minor units as a string"))
+    AMOUNT = r"-?(0|[1-9][0-9]{0,17})"
+    amount = ma.fields.String(required=True, validate=Pattern(AMOUNT, "must be integer minor units as a string"),
+                              metadata={"pattern": f"^{AMOUNT}$"})
     currency = ma.fields.String(required=True, validate=validate.OneOf(sorted(EXPONENTS)))
 
     @ma.post_load
@@ -37,10 +106,12 @@ class MoneySchema(Strict):
 
 
 class NonNegativeMoneySchema(MoneySchema):
-    @ma.validates("amount")
-    def _non_negative(self, value, **_):
-        if value.startswith("-"):
-            raise ma.ValidationError("must not be negative")
+    """The same, refusing negative amounts (the OpenAPI pattern says so too)."""
+
+    AMOUNT = r"(0|[1-9][0-9]{0,17})"
+    amount = ma.fields.String(required=True, validate=Pattern(AMOUNT, "must be non-negative integer minor units "
+                                                                      "as a string"),
+                              metadata={"pattern": f"^{AMOUNT}$"})
 
 
 class DecimalString(ma.fields.Decimal):
@@ -52,9 +123,13 @@ class DecimalString(ma.fields.Decimal):
     def _deserialize(self, value, attr, data, **kw):
         if not isinstance(value, str):
             raise ma.ValidationError("must be a decimal string such as \"0.012\"")
+        if len(value) > 40:
+            raise ma.ValidationError("must be a decimal string of at most 40 characters")
         out = super()._deserialize(value, attr, data, **kw)
         if not out.is_finite():
             raise ma.ValidationError("must be a finite decimal")
+        if out.adjusted() > 18 or out.as_tuple().exponent < -18:
+            raise ma.ValidationError("must have at most 18 digits before and after the decimal point")
         return out
 
 

@@ -41,3 +41,29 @@ def test_docs_page_and_assets_served_locally(world):
     asset = world.client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.get_data()) > 100_000
     asset.close()
+
+
+def test_errors_are_documented_as_problem_details(openapi_doc):
+    """Every error response in the document is application/problem+json only, and each operation lists the
+    errors its security, path and body can produce."""
+    comps = openapi_doc["components"]["responses"]
+    for path, item in openapi_doc["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            for status, resp in op["responses"].items():
+                resp = comps[resp["$ref"].rsplit("/", 1)[1]] if "$ref" in resp else resp
+                if status == "default" or int(status) >= 400:
+                    assert list(resp["content"]) == ["application/problem+json"], (method, path, status)
+            codes = set(op["responses"])
+            if op["security"]:
+                assert {"401", "403"} <= codes, (method, path)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "415", "422"} <= codes, (method, path)
+    assert comps["UNAUTHORIZED"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert "429" in openapi_doc["paths"]["/api/v1/verify"]["post"]["responses"]
+    assert "429" not in openapi_doc["paths"]["/api/v1/log/checkpoint"]["get"]["responses"]
+    problem = openapi_doc["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status"} and problem["additionalProperties"] is True

@@ -83,7 +83,9 @@ def test_cancel_respects_notice_and_records_event(world):
                    json={"effective_on": earliest, "reason": "non-payment"})
     assert r.status_code == 200 and r.json["status"] == "cancelled" and r.json["cancelled_effective"] == earliest
     [ev] = events("policy.cancelled")
-    assert ev.payload == {"effective_on": earliest, "reason": "non-payment"}
+    assert ev.payload == {"effective_on": earliest, "reason": "non-payment", "policy_id": pid, "number": "REG-1",
+                          "insurer_id": world.org("tokio").id, "exchange_id": world.org("sakura").id,
+                          "jurisdiction": "JP"}
     again = world.call("post", f"{R}/policies/{pid}/cancel", "tokio", json={"effective_on": earliest})
     assert again.status_code == 409 and again.json["current_state"] == "cancelled"
 
@@ -160,8 +162,8 @@ def test_recompute_carries_cover_and_records_event(world):
         "occurred_on": "2026-12-01", "kind": "operational_failure", "loss": jpy(1), "compensated": jpy(1)})
     new = world.call("post", f"{R}/obligations", "sakura", json={"period": "2027-Q1"}).json
     assert new["revision"] == 2
-    [ev] = events("obligation.recomputed")
-    assert ev.subject_id == old and ev.payload["new_obligation"] == new["id"]
+    [ev] = [e for e in events("obligation.computed") if e.payload["revision"] == 2]
+    assert ev.subject_id == new["id"] and ev.payload["previous_id"] == old
     assert len(world.call("get", f"{R}/obligations/{new['id']}/allocations", "sakura").json["items"]) == 3
     assert all(a["status"] == "detached" for a in
                world.call("get", f"{R}/obligations/{old}/allocations", "sakura").json["items"])
@@ -175,4 +177,6 @@ def test_insurer_suspension_records_event(world):
     harbour = world.org("harbour").id
     world.call("post", f"{R}/insurers/{harbour}/suspend", "fsa", json={"reason": "capital"})
     [ev] = events("insurer.suspended")
-    assert ev.subject_id == harbour and ev.payload == {"jurisdiction": "JP", "reason": "capital"}
+    assert ev.subject_id == harbour and ev.payload == {"jurisdiction": "JP", "reason": "capital",
+                                                       "insurer_id": harbour, "name": "Harbour Specialty Re"}
+    assert ev.audience == [harbour] and ev.jurisdiction == "JP"

@@ -32,18 +32,33 @@ def test_through_rq_and_redis(demo, database_url, tmp_path):
     from redis import Redis
     from rq import Queue, SimpleWorker
 
+    from marketplace.jobs import queues
+
     conn = Redis.from_url(url)
     conn.flushdb()
     demo.config["REDIS_URL"] = url
-    demo.config["JOB_CONFIG"] = {"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path)}
-    ex = registry.find_exchange("SFC-BPX123")
-    job = enqueue(JOB, exchange_id=ex.org_id, period="2027-Q1")
-    hk = db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id)
-    assert hk.count() == 0  # queued, not run
-    db.session.remove()  # release SQLite's lock for the worker's own connection
-    SimpleWorker([Queue("marketplace", connection=conn)], connection=conn).work(burst=True)
-    job.refresh()
-    assert job.is_finished, job.latest_result()
-    assert job.return_value()["revision"] == 1
-    assert db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id).count() == 1
-    conn.flushdb()
+    queues.install(demo)  # the queue is chosen once, from the configuration, as create_app does
+    try:
+        ex = registry.find_exchange("SFC-BPX123")
+        job = enqueue(JOB, exchange_id=ex.org_id, period="2027-Q1")
+        hk = db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id)
+        assert hk.count() == 0  # queued, not run
+        db.session.remove()  # release SQLite's lock for the worker's own connection
+        # the worker runs jobs inside the app it was started with (`marketplace worker` does the same)
+        SimpleWorker([Queue("marketplace", connection=conn)], connection=conn).work(burst=True)
+        job.refresh()
+        assert job.is_finished, job.latest_result()
+        assert job.return_value()["revision"] == 1
+        assert db.session.query(ObligationRecord).filter_by(exchange_id=ex.org_id).count() == 1
+    finally:
+        demo.config["REDIS_URL"] = None
+        queues.install(demo)
+        conn.flushdb()
+
+
+def test_a_job_outside_the_app_is_refused():
+    """A bare `rq worker` has no app: the job refuses instead of using a default database."""
+    from marketplace.jobs.runner import run
+
+    with pytest.raises(RuntimeError, match="marketplace worker"):
+        run(JOB, {"exchange_id": "x", "period": "2027-Q1"})

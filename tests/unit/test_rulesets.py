@@ -2,6 +2,8 @@ import copy
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from marketplace.domain.errors import RuleSetInvalid
 from marketplace.domain.rulesets import digest_of, parse_ruleset, select_ruleset
@@ -96,3 +98,25 @@ def test_select_ruleset_by_effective_date():
     assert select_ruleset([v1, v2], "JP", date(2027, 1, 1)) is v1
     assert select_ruleset([v1, v2], "JP", date(2027, 4, 1)) is v2
     assert select_ruleset([v1, v2], "EU", date(2027, 4, 1)) is None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["JPY", "2027-01-01", "1"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(field=st.sampled_from(["id", "version", "jurisdiction", "title", "effective_from", "currency", "params"]),
+       value=JSON_VALUES, param=st.sampled_from(sorted(shipped_document(JP)["params"])), in_param=st.booleans())
+def test_any_json_in_any_field_is_named_never_a_crash(field, value, param, in_param):
+    """A field of any JSON type (the fuzz tier found a list currency raising TypeError): RuleSetInvalid only."""
+    doc = copy.deepcopy(shipped_document(JP))
+    if in_param:
+        doc["params"][param]["value"] = value
+    else:
+        doc[field] = value
+    try:
+        parse_ruleset(doc)
+    except RuleSetInvalid as e:
+        assert e.errors

@@ -1,0 +1,89 @@
+"""The relay: run due deliveries, each in its own unit of work, retrying failures with backoff.
+
+A delivery is claimed with a row lock (SKIP LOCKED on PostgreSQL), so any number of workers drain
+the outbox without running one delivery twice at once. A subscriber that raises is rolled back to a
+savepoint and rescheduled; it never blocks the deliveries after it. Subscribers are idempotent, so a
+worker killed mid-delivery (its transaction never committed) only means the delivery runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..db import utcnow
+from ..extensions import db
+from ..uow import unit_of_work
+from .handlers import subscriber
+from .kinds import from_row
+from .models import Delivery
+
+log = logging.getLogger("marketplace.relay")
+MAX_ATTEMPTS = 12
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_CAP = timedelta(hours=2)
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... capped at 2 h: twelve attempts span about 8 hours before `failed`."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def _due(limit: int) -> list[str]:
+    return list(db.session.scalars(
+        select(Delivery.id).where(Delivery.status == "pending", Delivery.next_attempt_at <= utcnow())
+        .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)))
+
+
+def _claim(delivery_id: str) -> Delivery | None:
+    q = select(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+    if db.session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True, of=Delivery)
+    return db.session.scalar(q)
+
+
+def run_one(d: Delivery) -> bool:
+    """Run one claimed delivery inside the caller's transaction; True when it succeeded."""
+    d.attempts += 1
+    event = from_row(d.event.kind, d.event.payload)
+    try:
+        if event is None:
+            raise LookupError(f"unknown event kind {d.event.kind!r}")
+        with db.session.begin_nested():
+            subscriber(d.subscriber)(event, d.event)
+    except Exception as e:  # a subscriber's failure is recorded on its own delivery, nothing more
+        d.last_error = f"{e.__class__.__name__}: {e}"[:2000]
+        if d.attempts >= MAX_ATTEMPTS or event is None:
+            d.status = "failed"
+        d.next_attempt_at = utcnow() + backoff(d.attempts)
+        log.warning("delivery %s (%s -> %s) failed, attempt %d: %s", d.id, d.event.kind, d.subscriber,
+                    d.attempts, d.last_error)
+        return False
+    d.status, d.done_at, d.last_error = "done", utcnow(), None
+    return True
+
+
+def relay(limit: int = 500) -> dict:
+    """Drain due deliveries (a job: the queue runs it when nudged and on a schedule)."""
+    done = failed = 0
+    for delivery_id in _due(limit):
+        with unit_of_work():
+            d = _claim(delivery_id)
+            if d is None:
+                continue  # another worker has it, or it is finished
+            if run_one(d):
+                done += 1
+            else:
+                failed += 1
+    db.session.rollback()  # end the read transaction _due opened
+    return {"done": done, "failed": failed}
+
+
+def retry(delivery_id: str) -> Delivery | None:
+    """Make a failed delivery due again now (an operator's redelivery); the caller commits."""
+    d = db.session.get(Delivery, delivery_id)
+    if d is not None and d.status != "done":
+        d.status, d.next_attempt_at = "pending", utcnow()
+    return d

@@ -1,0 +1,87 @@
+"""One unit of work for every entry point: API route, portal view, CLI command, worker job.
+
+    with unit_of_work() as uow:
+        policies.cancel(...)              # services add to the session and record events
+    # committed here; then the queue is nudged
+
+Commit on success, roll back on any error. Work registered with `after_commit` runs only once the
+change is durable, and its failure is logged, never raised: the outbox relay catches up on its own
+schedule, so a lost nudge delays work but loses none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import g, has_app_context
+
+from .extensions import db
+
+log = logging.getLogger("marketplace.uow")
+
+
+class UnitOfWork:
+    def __init__(self) -> None:
+        self._after: list[tuple[Callable, tuple, dict]] = []
+        self.keep = True  # an entry point that answers an error without raising sets this False
+        self.committed = False
+
+    def after_commit(self, fn: Callable, *args, **kwargs) -> None:
+        self._after.append((fn, args, kwargs))
+
+    def commit(self) -> None:
+        db.session.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        db.session.rollback()
+        self._after.clear()
+
+    def reset(self) -> None:
+        """Drop the work done so far but stay open (an API error answer still stores its idempotent
+        replay in this unit)."""
+        self.rollback()
+
+    def run_after_commit(self) -> None:
+        hooks, self._after = self._after, []
+        for fn, args, kwargs in hooks:
+            try:
+                fn(*args, **kwargs)
+            except Exception:  # the change is durable: a failed nudge is the relay's to recover
+                log.warning("after-commit step %s failed; the scheduled relay will catch up",
+                            getattr(fn, "__qualname__", fn), exc_info=True)
+
+
+def current() -> UnitOfWork | None:
+    """The unit of work this app context is inside, if any (services use it to register nudges)."""
+    return g.get("uow") if has_app_context() else None
+
+
+def after_commit(fn: Callable, *args, **kwargs) -> None:
+    """Run fn after the surrounding unit of work commits; with none (a bare script), run it now."""
+    uow = current()
+    if uow is None:
+        fn(*args, **kwargs)
+    else:
+        uow.after_commit(fn, *args, **kwargs)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    outer = g.get("uow")
+    uow = UnitOfWork()
+    g.uow = uow
+    try:
+        yield uow
+        if uow.keep:
+            uow.commit()
+        else:
+            uow.rollback()
+    except BaseException:
+        uow.rollback()
+        raise
+    finally:
+        g.uow = outer
+    uow.run_after_commit()

@@ -1,0 +1,126 @@
+"""The event spine on both databases: one delivery per subscriber, failures retried alone with backoff,
+a lost nudge is a delay and never an error, and the unit of work commits or rolls back as a whole."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.db import utcnow
+from marketplace.events import handlers
+from marketplace.events.models import Delivery, Event
+from marketplace.events.relay import backoff, relay
+from marketplace.extensions import db
+from marketplace.jobs import queues
+from marketplace.jobs.schedule import SCHEDULE, run_due
+from marketplace.policies import service as policies
+from marketplace.policies.models import Policy
+from marketplace.uow import unit_of_work
+
+
+def deliveries(**by):
+    db.session.expire_all()
+    return db.session.scalars(select(Delivery).filter_by(**by)).all()
+
+
+def cancel_usd_policy(actor="test"):
+    p = db.session.scalar(select(Policy).filter_by(number="TMC-USD-0042"))
+    with unit_of_work():
+        policies.cancel(p, date.today() + timedelta(days=200), date.today(), actor, "test")
+    return p
+
+
+def test_each_subscriber_gets_its_own_delivery_in_the_same_transaction(demo):
+    db.session.execute(Delivery.__table__.update().values(status="done"))
+    db.session.commit()
+    with pytest.raises(RuntimeError), unit_of_work():
+        p = db.session.scalar(select(Policy).filter_by(number="TMC-USD-0042"))
+        policies.cancel(p, date.today() + timedelta(days=200), date.today(), "test", "x")
+        raise RuntimeError("the request failed after the change")
+    assert db.session.scalar(select(func.count()).select_from(Event).filter_by(kind="policy.cancelled")) == 0
+    assert db.session.scalar(select(Policy.status).filter_by(number="TMC-USD-0042")) == "active"
+    cancel_usd_policy()
+    [ev] = db.session.scalars(select(Event).filter_by(kind="policy.cancelled")).all()
+    subs = sorted(d.subscriber for d in deliveries(event_id=ev.id))
+    assert subs == sorted(handlers.HANDLERS["policy.cancelled"])
+    assert all(d.status == "done" for d in deliveries(event_id=ev.id))  # in-process: relayed after commit
+
+
+def test_a_failing_subscriber_is_retried_alone_with_backoff(demo, monkeypatch):
+    calls = []
+
+    def flaky(ev, row):
+        calls.append(ev.kind)
+        if len(calls) == 1:
+            raise ConnectionError("receiver down")
+
+    db.session.execute(Delivery.__table__.update().values(status="done"))  # the demo's own, out of the way
+    db.session.commit()
+    monkeypatch.setitem(handlers.SUBSCRIBERS, "webhooks", f"{__name__}.FLAKY")
+    globals()["FLAKY"] = flaky
+    queue = demo.extensions["queue"]
+    demo.extensions["queue"] = _NoQueue()  # nothing runs after commit: the test drives the relay
+    try:
+        cancel_usd_policy()
+        ev = db.session.scalar(select(Event).filter_by(kind="policy.cancelled"))
+        out = relay()
+        assert out["failed"] == 1 and out["done"] == len(handlers.HANDLERS["policy.cancelled"]) - 1
+        [hook] = deliveries(event_id=ev.id, subscriber="webhooks")
+        assert (hook.status, hook.attempts) == ("pending", 1) and "receiver down" in hook.last_error
+        assert hook.next_attempt_at > utcnow() + timedelta(seconds=3)
+        relay()  # runs what the revocation recorded (certificate.revoked), not the webhook: it is not due
+        [hook] = deliveries(event_id=ev.id, subscriber="webhooks")
+        assert (hook.status, hook.attempts) == ("pending", 1)
+        hook.next_attempt_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        assert relay()["failed"] == 0
+        assert deliveries(event_id=ev.id, subscriber="webhooks")[0].status == "done"
+    finally:
+        demo.extensions["queue"] = queue
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20] and backoff(40) == timedelta(hours=2)
+
+
+def test_an_unknown_kind_fails_its_delivery_and_blocks_nothing(demo):
+    db.session.execute(Delivery.__table__.update().values(status="done"))
+    ev = Event(kind="policy.exploded", subject_id="x", audience=[], payload={}, actor="t")
+    db.session.add(ev)
+    db.session.flush()
+    db.session.add(Delivery(event_id=ev.id, subscriber="revocation"))
+    db.session.commit()
+    demo.extensions["queue"], queue = _NoQueue(), demo.extensions["queue"]
+    try:
+        cancel_usd_policy()
+    finally:
+        demo.extensions["queue"] = queue
+    out = relay()
+    assert out["failed"] == 1 and out["done"] >= 1
+    [bad] = deliveries(event_id=ev.id)
+    assert bad.status == "failed" and "unknown event kind" in bad.last_error
+    assert not deliveries(status="pending")
+
+
+def test_a_lost_nudge_is_logged_and_the_change_commits(demo, caplog):
+    demo.extensions["queue"], queue = queues.RQQueue("redis://127.0.0.1:1/0"), demo.extensions["queue"]
+    try:
+        cancel_usd_policy()  # the nudge to a Redis that is not there fails after the commit
+    finally:
+        demo.extensions["queue"] = queue
+    assert db.session.scalar(select(Policy.status).filter_by(number="TMC-USD-0042")) == "cancelled"
+    assert "will catch up" in caplog.text
+    assert deliveries(status="pending")
+    run_due(demo, {}, 1e9)  # the schedule catches up
+    assert not [d for d in deliveries(status="pending") if d.subscriber == "revocation"]
+
+
+def test_the_schedule_names_real_jobs():
+    from marketplace.jobs import resolve
+
+    for name, every in SCHEDULE:
+        assert callable(resolve(name)) and every > 0
+
+
+class _NoQueue:
+    name = "none"
+
+    def enqueue(self, name, **kwargs):
+        return None
