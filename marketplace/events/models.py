@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, created_column, id_column, utcnow
@@ -34,6 +34,7 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber"),
         CheckConstraint("status IN ('pending','done','failed')", name="status"),
+        Index("ix_event_deliveries_status_due", "status", "next_attempt_at"),  # the relay's query, the metrics
     )
 
     id: Mapped[str] = id_column()

@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 
 from ..extensions import db
+from ..web.security import plain_http_ok
 
 bp = Blueprint("health", __name__)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -25,11 +26,13 @@ def migration_state() -> tuple[str | None, str | None]:
 
 
 @bp.get("/healthz")
+@plain_http_ok
 def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@plain_http_ok
 def readyz():
     try:
         current, head = migration_state()

@@ -31,6 +31,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
+from ..web.security import plain_http_ok
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"  # the route label of a request no URL rule matched (404, 405)
@@ -188,6 +190,7 @@ def _authorized() -> bool:
 
 
 @bp.get("/metrics")
+@plain_http_ok
 def metrics():
     if not _authorized():
         from ..web.problems import problem

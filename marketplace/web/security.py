@@ -80,3 +80,10 @@ def install(app: Flask) -> None:
             resp.headers["Cache-Control"] = "no-store"
             resp.headers["Pragma"] = "no-cache"
         return resp
+
+
+def plain_http_ok(view):
+    """Exempt a view from FORCE_HTTPS: probes and scrapers inside the deployment (health checks, Prometheus)
+    talk plain HTTP to the container, and a redirect would read as "down"."""
+    view.talisman_view_options = {**getattr(view, "talisman_view_options", {}), "force_https": False}
+    return view

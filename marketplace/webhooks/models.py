@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, created_column, id_column
@@ -39,6 +39,7 @@ class WebhookDelivery(db.Model):
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id"),
         CheckConstraint("status IN ('pending','succeeded','failed')", name="status"),
+        Index("ix_webhook_deliveries_status_due", "status", "next_attempt_at"),  # the sender's query, the metrics
     )
 
     id: Mapped[str] = id_column()
