@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Flask
 
@@ -13,13 +14,32 @@ QUEUE_NAME = "marketplace"
 log = logging.getLogger("marketplace.jobs")
 
 
+# Jobs that talk to the outside world: in-process, they run on a thread of their own so that a slow
+# webhook receiver never holds up the request whose commit nudged them.
+OFF_THREAD = frozenset({"webhooks.send"})
+
+
 class InProcessQueue:
-    """Runs the job at once in this process and app (one machine, nothing else installed)."""
+    """Runs the job in this process and app (one machine, nothing else installed): at once, or, for the
+    OFF_THREAD jobs when `background` is on, on a short-lived thread with its own app context."""
 
     name = "in-process"
 
+    def __init__(self, app: Flask | None = None, background: bool = False):
+        self.app, self.background = app, background
+
     def enqueue(self, name: str, **kwargs):
+        if self.background and self.app is not None and name in OFF_THREAD:
+            threading.Thread(target=self._run_in_app, args=(name, kwargs), name=f"job-{name}", daemon=True).start()
+            return None
         return run(name, kwargs)
+
+    def _run_in_app(self, name: str, kwargs: dict) -> None:
+        with self.app.app_context():
+            try:
+                run(name, kwargs)
+            except Exception:  # the schedule runs it again; nothing to report to a request long gone
+                log.exception("background job %s failed", name)
 
     def depth(self) -> int:
         return 0
@@ -46,4 +66,7 @@ class RQQueue:
 
 def install(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["queue"] = RQQueue(url) if url else InProcessQueue()
+    # only a long-running web process (`make run`, which also runs the schedule thread) sends off-thread: a
+    # command would exit under a running send, and tests want what a request caused done when it answers
+    background = bool(app.config.get("JOBS_OFF_THREAD", app.config.get("SCHEDULER_THREAD")))
+    app.extensions["queue"] = RQQueue(url) if url else InProcessQueue(app, background=background)

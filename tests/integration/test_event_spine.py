@@ -124,3 +124,28 @@ class _NoQueue:
 
     def enqueue(self, name, **kwargs):
         return None
+
+
+def test_in_process_webhook_sends_do_not_hold_up_the_request(demo, monkeypatch):
+    """Off-thread in-process jobs (make run): the relay is synchronous, a webhook send runs on its own thread."""
+    import threading
+
+    from marketplace.webhooks import sender
+
+    started, release, contexts = threading.Event(), threading.Event(), []
+
+    def slow_send(**kwargs):
+        from flask import current_app
+
+        contexts.append(current_app.name)
+        started.set()
+        release.wait(5)
+
+    monkeypatch.setattr(sender, "send_due", slow_send)
+    queue = queues.InProcessQueue(demo, background=True)
+    try:
+        assert queue.enqueue("webhooks.send") is None  # returned at once
+        assert started.wait(5) and contexts == [demo.name]  # the send runs meanwhile, in the app's context
+        assert queue.enqueue("relay")["failed"] == 0  # the relay stays synchronous
+    finally:
+        release.set()
