@@ -8,8 +8,8 @@ linear and recursion-free, and refuse before parsing.
 from __future__ import annotations
 
 import json
-import math
 import re
+from decimal import Decimal
 
 MAX_DEPTH = 64
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -44,9 +44,14 @@ def nesting_depth(text: str | bytes) -> int:
     return deepest
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
+MAX_EXPONENT = 308  # as far as a double reaches: beyond it a number is no amount and no rate
+
+
+def _decimal(text: str) -> Decimal:
+    """Numbers with a fraction or an exponent become Decimal, never float: no binary rounding reaches a
+    rate or an amount. A huge exponent is refused here, before int() of it could cost unbounded memory."""
+    value = Decimal(text)
+    if abs(value.adjusted()) > MAX_EXPONENT:
         raise JSONTextError(f"the number {text[:20]} is out of range")
     return value
 
@@ -84,7 +89,7 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH):
     if _LONE_SURROGATE.search(text):
         raise JSONTextError("the text holds an unpaired UTF-16 surrogate")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_decimal)
     except JSONTextError:
         raise
     except (ValueError, RecursionError) as e:

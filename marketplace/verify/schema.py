@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 MISSING = object()
@@ -30,8 +31,8 @@ Rule = Callable[[Any], "str | None"]  # value -> what is wrong with it, or None
 
 
 def kind(v: Any) -> str:
-    for t, name in ((bool, "a boolean"), (str, "a string"), (int, "a number"), (float, "a number"),
-                    (list, "a list"), (dict, "an object")):
+    for t, name in ((bool, "a boolean"), (str, "a string"), (int, "a number"), (Decimal, "a number"),
+                    (float, "a number"), (list, "a list"), (dict, "an object")):
         if isinstance(v, t):
             return name
     return "null" if v is None else type(v).__name__

@@ -1,6 +1,6 @@
 """Every JSON body the app reads goes through one parser that refuses hostile input before it recurses:
 nesting deeper than MAX_DEPTH, unpaired surrogates (they cannot be stored or encoded), NaN/Infinity,
-and numbers too large for a float."""
+and numbers out of range (fractions become Decimal, never float)."""
 
 from __future__ import annotations
 

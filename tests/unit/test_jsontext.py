@@ -48,3 +48,13 @@ def test_brackets_inside_strings_do_not_count_and_pairs_are_fine():
     assert jsontext.loads('{"a": "[[[[[[{{{{\\"]]"}', max_depth=1) == {"a": '[[[[[[{{{{"]]'}
     assert jsontext.loads('"\\ud83d\\ude00"') == "\U0001f600"
     assert jsontext.loads("[" * 64 + "]" * 64, max_depth=64)
+
+
+def test_fractions_are_decimals_never_floats():
+    from decimal import Decimal
+
+    assert jsontext.loads('{"rate": 0.1, "n": 3}') == {"rate": Decimal("0.1"), "n": 3}
+    assert type(jsontext.loads("0.1")) is Decimal
+    assert jsontext.loads("1e308") == Decimal("1e308")
+    with pytest.raises(jsontext.JSONTextError, match="out of range"):
+        jsontext.loads("1e-400")
