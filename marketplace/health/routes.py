@@ -1,28 +1,17 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 
+from ..db.migrations import migration_state as db_migration_state
 from ..extensions import db
 from ..web.security import plain_http_ok
 
 bp = Blueprint("health", __name__)
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def migration_state() -> tuple[str | None, str | None]:
     """(revision the database is at, head revision of the migration scripts)."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(current_app.extensions["migrate"].directory))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current, head
+    return db_migration_state(db.engine, current_app.extensions["migrate"].directory)
 
 
 @bp.get("/healthz")

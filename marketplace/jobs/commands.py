@@ -30,22 +30,6 @@ def _redis_label(url: str) -> str:
         .replace("redis+x://", "redis://", 1)
 
 
-def migration_state() -> tuple[str | None, str]:
-    """(the database's alembic revision, the code's head). The first is None when unreachable or empty."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from flask_migrate import Config
-
-    from ..extensions import db
-
-    cfg = Config()
-    cfg.set_main_option("script_location", current_app.extensions["migrate"].directory)
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current, head
-
-
 def _ready_or_exit(role: str) -> str:
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -54,8 +38,11 @@ def _ready_or_exit(role: str) -> str:
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..db.migrations import migration_state
+    from ..extensions import db
+
     try:
-        current, head = migration_state()
+        current, head = migration_state(db.engine, current_app.extensions["migrate"].directory)
     except SQLAlchemyError as e:  # unreachable database, wrong credentials, ...
         click.echo(f"error: cannot reach the database {_database_label()}: {e.__class__.__name__}", err=True)
         sys.exit(2)
