@@ -25,15 +25,12 @@ log = logging.getLogger("marketplace.uow")
 class UnitOfWork:
     def __init__(self) -> None:
         self._after: list[tuple[Callable, tuple, dict]] = []
-        self.keep = True  # an entry point that answers an error without raising sets this False
-        self.committed = False
 
     def after_commit(self, fn: Callable, *args, **kwargs) -> None:
         self._after.append((fn, args, kwargs))
 
     def commit(self) -> None:
         db.session.commit()
-        self.committed = True
 
     def rollback(self) -> None:
         db.session.rollback()
@@ -60,11 +57,11 @@ def current() -> UnitOfWork | None:
 
 
 def after_commit(fn: Callable, *args, **kwargs) -> None:
-    """Run fn after the surrounding unit of work commits; with none (a bare script), run it now."""
+    """Run fn after the surrounding unit of work commits. With none (a bare script, a test's session) there
+    is no commit to wait for, and running it now would act on uncommitted work: skip it, the schedule
+    catches up (only nudges are registered here)."""
     uow = current()
-    if uow is None:
-        fn(*args, **kwargs)
-    else:
+    if uow is not None:
         uow.after_commit(fn, *args, **kwargs)
 
 
@@ -75,10 +72,7 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     g.uow = uow
     try:
         yield uow
-        if uow.keep:
-            uow.commit()
-        else:
-            uow.rollback()
+        uow.commit()
     except BaseException:
         uow.rollback()
         raise

@@ -17,9 +17,8 @@ def record(event: DomainEvent, actor: str) -> Event:
     db.session.flush()
     for name in HANDLERS[event.kind]:
         db.session.add(Delivery(event_id=row.id, subscriber=name))
-    from .. import uow
     from ..jobs import nudge
+    from ..uow import after_commit
 
-    if uow.current() is not None:
-        uow.after_commit(nudge, "relay")
+    after_commit(nudge, "relay")
     return row
