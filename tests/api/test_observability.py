@@ -157,6 +157,8 @@ def test_token_when_configured_and_never_oauth_or_rate_limited(world):
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert "scrape-token-7f3a" not in r.get_data(as_text=True)
     assert world.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    for odd in ("Bearer \ud800", "Bearer \x00", "Bearer é" * 50, "Bearer"):  # any header: a 401, never a 500
+        assert world.client.get("/metrics", headers={"Authorization": odd}).status_code == 401
     assert world.client.get("/metrics", headers=world.as_("fsa")).status_code == 401  # an OAuth token is not it
     scrape(world.client, Authorization="Bearer scrape-token-7f3a")
 
