@@ -22,6 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask marketplace demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
+	@echo "Portal: sign in at http://127.0.0.1:5000/login as any user in instance/demo-credentials.json (\"users\")"
 	MARKETPLACE_SCHEDULER_THREAD=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 lint: $(VENV)/.installed-dev

@@ -77,6 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config_mod.check(app.config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_mod.instance_secret_key(app.instance_path)
     observability.install(app)  # logs (once, unless testing), GET /metrics, request timing: before the engine
     config_mod.restrict_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     app.json.sort_keys = False
@@ -97,6 +99,9 @@ def create_app(config: dict | None = None) -> Flask:
     problems.install(app)
     app.register_blueprint(health_bp)
     _install_api(app)
+    from . import portal
+
+    portal.install(app)
 
     from .cli import marketplace_cli
     from .jobs import queues

@@ -91,7 +91,10 @@ def demo() -> None:
     for kind, names in load().items():
         click.echo(f"{kind}: {', '.join(names)}")
     path = credentials.ensure(Path(current_app.instance_path) / "demo-credentials.json")
-    click.echo(f"API client credentials for every demo organization: {path}")
+    click.echo(f"API client credentials and portal users for every demo organization: {path}")
+    base = current_app.config["BASE_URL"]
+    click.echo(f"Sign in to the portal at {base}/login with any \"users\" entry of that file; "
+               f"verify certificates at {base}/verify")
 
 
 @marketplace_cli.command("rulesets")
@@ -183,6 +186,42 @@ def clients_revoke(client_id: str) -> None:
 
     auth.revoke_client(auth.get_client(client_id))
     click.echo(f"revoked {client_id}")
+
+
+@marketplace_cli.group("users")
+def users_group() -> None:
+    """Portal users: create, and one-time links to set a password (there is no mail server)."""
+
+
+def _link(token: str) -> str:
+    return f"{current_app.config['BASE_URL']}/link/{token}"
+
+
+@users_group.command("create")
+@click.option("--org", "org_ref", required=True, help="Organization id or exact name.")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
+@transactional
+def users_create(org_ref: str, email: str, name: str, role: str) -> None:
+    """Create a user and print its one-time invitation link (valid 7 days)."""
+    from .auth import users
+
+    user = users.create(_find_org(org_ref), email, name, role, "cli")
+    click.echo(f"invitation link for {user.email} (shown once): {_link(users.issue_link(user, 'invite', 'cli'))}")
+
+
+@users_group.command("reset-link")
+@click.argument("email")
+@transactional
+def users_reset_link(email: str) -> None:
+    """Print a one-time password reset link for EMAIL (valid 24 hours; earlier links stop working)."""
+    from .auth import users
+
+    user = users.by_email(email)
+    if user is None:
+        fail(f"no user with the email {email!r}")
+    click.echo(f"password reset link for {user.email} (shown once): {_link(users.issue_link(user, 'reset', 'cli'))}")
 
 
 @marketplace_cli.group("keys")

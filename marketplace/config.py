@@ -48,6 +48,19 @@ def from_env(instance_path: str, env: dict[str, str] | None = None) -> dict:
     }
 
 
+def instance_secret_key(instance_path: str) -> str:
+    """Development only: a random key kept in instance/secret_key (0600), so portal sessions survive a
+    restart of `make run`. Production must set SECRET_KEY (check() refuses to start without it)."""
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def log_format(env: dict[str, str]) -> str:
     """MARKETPLACE_LOG_FORMAT, by default JSON lines in production and text elsewhere (gunicorn.conf.py too)."""
     production = env.get("MARKETPLACE_ENV", "development") == "production"
@@ -56,7 +69,8 @@ def log_format(env: dict[str, str]) -> str:
 
 # MARKETPLACE_<key> in the environment; the rates' defaults are in web/limits.py
 RATE_KEYS = ("RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "RATELIMIT_OAUTH_PER_CLIENT",
-             "RATELIMIT_OAUTH_PER_ADDRESS", "RATELIMIT_VERIFY_PER_ADDRESS")
+             "RATELIMIT_OAUTH_PER_ADDRESS", "RATELIMIT_VERIFY_PER_ADDRESS",
+             "RATELIMIT_LOGIN_FAILURES", "RATELIMIT_LOGIN_PER_ADDRESS")
 
 
 def _flag(value: str | None, default: bool) -> bool:

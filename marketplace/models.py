@@ -2,7 +2,7 @@
 
 from .allocations.models import Allocation
 from .attestations.models import Attestation
-from .auth.models import OAuthClient, OAuthToken
+from .auth.models import OAuthClient, OAuthToken, User, UserLink
 from .certificates.models import Certificate, CertificateCoverage, StatusList
 from .events.models import Delivery, Event
 from .fx.models import FxRateRecord
@@ -10,7 +10,7 @@ from .keys.models import SigningKey
 from .market.models import CoverageRequest, Offering
 from .obligations.models import ObligationRecord
 from .policies.models import Policy, PolicyRevision
-from .registry.models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory, User
+from .registry.models import Custodian, Exchange, ExchangeCustodian, InsurerApproval, Organization, OrgHistory
 from .reports.models import (
     CustodyBalanceRecord,
     FixedOverheads,
@@ -60,6 +60,7 @@ __all__ = [
     "SigningKey",
     "StatusList",
     "User",
+    "UserLink",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

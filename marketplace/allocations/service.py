@@ -137,3 +137,9 @@ def install() -> None:
         obligations.ALLOCATION_SOURCES.append(domain_allocations)
     if carry_over not in obligations.ON_RECOMPUTE:
         obligations.ON_RECOMPUTE.append(carry_over)
+
+
+def usage(p: Policy) -> tuple[int, int]:
+    """Read-only (portal): (limit allocated live across every obligation, what remains of the limit)."""
+    used = live_allocated(p.id)
+    return used, max(0, p.limit_amount - used)

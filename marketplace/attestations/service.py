@@ -76,3 +76,23 @@ def sign_custodially(p: Policy, actor: str) -> Attestation:
 
 def current(p: Policy) -> Attestation | None:
     return db.session.scalar(select(Attestation).filter_by(policy_id=p.id, revision=p.revision))
+
+
+# Read-only queries for the portal.
+
+def without_attestation(policies):
+    """`policies` (a select of Policy, already filtered by tenancy) narrowed to the active ones whose current
+    revision has no attestation: the revisions an insurer still has to attest."""
+    from sqlalchemy import and_
+
+    return (policies.outerjoin(Attestation, and_(Attestation.policy_id == Policy.id,
+                                                 Attestation.revision == Policy.revision))
+            .where(Policy.status == "active", Attestation.id.is_(None)))
+
+
+def attested(policy_ids: list[str]) -> dict[tuple[str, int], Attestation]:
+    """The attestations of these policies, by (policy id, revision)."""
+    if not policy_ids:
+        return {}
+    rows = db.session.scalars(select(Attestation).where(Attestation.policy_id.in_(list(policy_ids))))
+    return {(a.policy_id, a.revision): a for a in rows}

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, created_column, utcnow
+from ..db import UTCDateTime, created_column, id_column, utcnow
 from ..extensions import db
 from ..registry.models import Organization
 from .passwords import verify
@@ -89,3 +89,46 @@ class OAuthToken(db.Model):
 
     def revoke(self) -> None:
         self.revoked_at = utcnow()
+
+
+USER_ROLES = ("admin", "member")
+LINK_PURPOSES = ("invite", "reset")
+
+
+class User(db.Model):
+    """A portal user: a person in one organization. Admins also manage the organization's users and
+    API clients. The password is stored as an argon2 hash only; `password_hash` is empty until an
+    invitation is accepted."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = id_column()
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    role: Mapped[str] = mapped_column(String(16), default="member", nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    created_at: Mapped[datetime] = created_column()
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # bumped on every password change: sessions carry it, so a reset signs out every other session
+    session_version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
+    org: Mapped[Organization] = relationship()
+
+
+class UserLink(db.Model):
+    """A one-time link (invitation or password reset), stored as the SHA-256 of its token only."""
+
+    __tablename__ = "user_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

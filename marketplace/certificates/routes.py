@@ -78,7 +78,7 @@ def certificate_bundle(certificate_id):
                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def certificate_pdf(certificate_id):
     cert = get_visible(Certificate, certificate_id, "certificate")
-    url = f"{current_app.config['BASE_URL']}/api/v1/certificates/{cert.id}/verification"
+    url = f"{current_app.config['BASE_URL']}/verify/{cert.id}"  # the public verify page (DESIGN 7)
     body = pdf.render(cert, service.bundle(cert), url)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="certificate-{cert.id}.pdf"'})
@@ -89,7 +89,8 @@ def certificate_pdf(certificate_id):
 @limited("verify")
 @bp.response(200, VerifyOut)
 def certificate_verification(certificate_id):
-    """Public: the verification of a stored certificate (the PDF's QR code points here)."""
+    """Public: the verification of a stored certificate (the JSON twin of the page `/verify/<id>`, which the
+    PDF's QR code opens)."""
     cert = stored(certificate_id)
     if cert is None:
         raise NotFound(f"no certificate {certificate_id}")

@@ -176,3 +176,23 @@ def bundle(cert: Certificate) -> dict:
         "statusListCredential": statuslists.credential(cert.status_list_id, utcnow()),
         "statusListFetchedAt": rfc3339(utcnow()),  # the list's ttl counts from here (see verify/statuslist.py)
     }
+
+
+def filtered(stmt, exchange: str | None = None, status: str | None = None, period: str | None = None,
+             issued_from=None, issued_to=None):
+    """Read-only (portal): narrow a select of certificates (already tenancy-filtered by the caller) by
+    exchange, status, period and the day they were issued (from and to inclusive, UTC)."""
+    from datetime import timedelta
+
+    if exchange:
+        stmt = stmt.where(Certificate.exchange_id == exchange)
+    if status:
+        stmt = stmt.where(Certificate.status == status)
+    if period:
+        stmt = stmt.where(Certificate.period == period)
+    if issued_from is not None:
+        stmt = stmt.where(Certificate.valid_from >= datetime.combine(issued_from, time(0, 0), tzinfo=UTC))
+    if issued_to is not None:
+        stmt = stmt.where(Certificate.valid_from < datetime.combine(issued_to + timedelta(days=1), time(0, 0),
+                                                                     tzinfo=UTC))
+    return stmt

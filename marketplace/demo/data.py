@@ -120,3 +120,12 @@ REGISTERED = [
 # (policy number, amount in the policy currency) attached to the JP 2027-Q1 obligation.
 ALLOCATIONS = [("TMC-2026-0001", 2_000_000_000), ("TMC-USD-0042", 500_000_000), ("HSR-JP-7781", 1_000_000_000)]
 DEMO_PERIOD = "2027-Q1"
+
+# one portal user per demo organization: <name>@demo.example (an admin of it), written with its password
+# to instance/demo-credentials.json under "users"
+USER_NAMES = {
+    "Financial Services Agency (Japan)": "fsa", "BaFin (MiCA competent authority)": "bafin",
+    "Securities and Futures Commission (Hong Kong)": "sfc", "Tokio Mutual Cyber": "tokio",
+    "Harbour Specialty Re": "harbour", "Nova Digital Assurance": "nova", "Sakura Digital Exchange": "sakura",
+    "Rhein Crypto Markets": "rhein", "Victoria Harbour VATP": "victoria",
+}

@@ -153,3 +153,33 @@ def apportion(amounts: list[int], target: int) -> list[int]:
     for i in order[:left]:
         shares[i] += 1
     return shares
+
+
+_SYMBOLS = ("¥", "￥", "€", "$", "HK$", "US$")
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """An amount a person typed in major units ("500,000,000", "¥500,000,000", "1,234.50", "１２３") as
+    integer minor units. Exact: more decimals than the currency has are refused, never rounded; thousands
+    separators are commas or spaces; the currency's code or symbol may lead or trail."""
+    import re
+    import unicodedata
+
+    digits = exponent(currency)
+    s = unicodedata.normalize("NFKC", str(text or "")).strip()
+    for mark in (currency, *sorted(_SYMBOLS, key=len, reverse=True)):
+        if s.upper().startswith(mark.upper()):
+            s = s[len(mark):].strip()
+        if s.upper().endswith(mark.upper()):
+            s = s[: -len(mark)].strip()
+    m = re.fullmatch(r"(-?)(\d{1,3}(?:[, ]\d{3})+|\d+)(?:\.(\d+))?", s, flags=re.ASCII)
+    if not m:
+        raise DomainError(f"enter an amount in {currency} such as {'1,000,000' if digits == 0 else '1,000.00'}")
+    sign, whole, frac = m.group(1), re.sub(r"[, ]", "", m.group(2)), m.group(3) or ""
+    if len(frac) > digits:
+        raise DomainError(f"{currency} amounts have {digits or 'no'} decimal place{'s' if digits != 1 else ''}"
+                          if digits else f"{currency} amounts have no decimals")
+    if len(whole) > 18:
+        raise DomainError("this amount is too large")
+    value = int(whole) * 10**digits + int((frac + "0" * digits)[:digits] or 0)
+    return -value if sign else value

@@ -336,3 +336,63 @@ def select_ruleset(rulesets: list[RuleSet], jurisdiction: str, on: date) -> Rule
     """The rule-set in force for a jurisdiction on a date: latest effective_from <= on."""
     usable = [r for r in rulesets if r.jurisdiction == jurisdiction and r.effective_from <= on]
     return max(usable, key=lambda r: (r.effective_from, r.version)) if usable else None
+
+
+# ---- comparing two published versions (the regulator's diff page) ----
+
+HEADER_FIELDS = ("id", "version", "jurisdiction", "title", "effective_from", "currency")
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One parameter in a comparison: its entry ({value, source, provisional}, as published) in the older
+    and the newer document (None where it is absent), and which of its parts differ."""
+
+    name: str
+    old: dict | None
+    new: dict | None
+    parts: tuple[str, ...] = ()  # of "value", "source", "provisional"
+    # for object values: (key, old, new) per key that differs, None where the key is absent
+    keys: tuple[tuple[str, Any, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSetDiff:
+    header: tuple[tuple[str, Any, Any], ...]  # (field, old, new) for each differing top-level field
+    added: tuple[ParamChange, ...]
+    removed: tuple[ParamChange, ...]
+    changed: tuple[ParamChange, ...]
+    unchanged: tuple[str, ...]
+
+    @property
+    def same(self) -> bool:
+        return not (self.header or self.added or self.removed or self.changed)
+
+
+def _entry(raw: Any) -> dict:
+    if isinstance(raw, dict) and "value" in raw:
+        return {"value": raw.get("value"), "source": raw.get("source"), "provisional": raw.get("provisional")}
+    return {"value": raw, "source": None, "provisional": None}
+
+
+def diff_documents(old: dict, new: dict) -> RuleSetDiff:
+    """What changed from the `old` rule-set document to the `new` one: top-level fields, and parameters
+    added, removed and changed (in value, source or provisional flag), each with both entries so the
+    sources can be shown. Pure: compares the documents as published (values exactly as written)."""
+    header = tuple((f, old.get(f), new.get(f)) for f in HEADER_FIELDS if old.get(f) != new.get(f))
+    a, b = old.get("params") or {}, new.get("params") or {}
+    added = tuple(ParamChange(n, None, _entry(b[n])) for n in sorted(set(b) - set(a)))
+    removed = tuple(ParamChange(n, _entry(a[n]), None) for n in sorted(set(a) - set(b)))
+    changed, unchanged = [], []
+    for n in sorted(set(a) & set(b)):
+        x, y = _entry(a[n]), _entry(b[n])
+        parts = tuple(p for p in ("value", "source", "provisional") if x[p] != y[p])
+        if not parts:
+            unchanged.append(n)
+            continue
+        keys: tuple[tuple[str, Any, Any], ...] = ()
+        if "value" in parts and isinstance(x["value"], dict) and isinstance(y["value"], dict):
+            keys = tuple((k, x["value"].get(k), y["value"].get(k)) for k in sorted(set(x["value"]) | set(y["value"]))
+                         if x["value"].get(k) != y["value"].get(k))
+        changed.append(ParamChange(n, x, y, parts, keys))
+    return RuleSetDiff(header, added, removed, tuple(changed), tuple(unchanged))

@@ -149,3 +149,9 @@ def retire_insurer_key(insurer_id: str, kid: str) -> SigningKey:
 def find(kid: str) -> SigningKey | None:
     return db.session.get(SigningKey, kid) if isinstance(kid, str) and len(kid) <= 64 else None
 
+
+
+def insurer_keys(insurer_id: str) -> list[SigningKey]:
+    """The insurer's signing keys, oldest first (read-only; custodial ones hold a wrapped private half)."""
+    return list(db.session.scalars(select(SigningKey).filter_by(purpose="insurer", owner_id=insurer_id)
+                                   .order_by(SigningKey.created_at, SigningKey.kid)))

@@ -31,13 +31,16 @@ def _require_approved(insurer: Organization, jurisdictions: list[str]) -> None:
                        {"jurisdictions": [f"not approved in {', '.join(missing)}"]})
 
 
-def create_offering(insurer: Organization, data: dict) -> Offering:
+def _check_terms(data: dict, errors: dict | None = None) -> None:
+    """The offering's terms must hang together (creation and editing check the same)."""
     limits, cap = (data["min_limit"], data["max_limit"]), data["capacity"]
     currencies = {m.currency for m in (*limits, cap, data["deductible"])}
     if len(currencies) != 1:
         raise Unprocessable("limits, capacity and deductible must share one currency", {"currency": ["mixed"]})
-    errors = {}
-    if limits[0] > limits[1]:
+    errors = dict(errors or {})
+    if limits[0].amount <= 0:
+        errors["min_limit"] = ["must be above 0"]  # the database refuses it too (limit_range)
+    elif limits[0] > limits[1]:
         errors["min_limit"] = ["must not exceed max_limit"]
     if cap < limits[1]:
         errors["capacity"] = ["must be at least max_limit"]
@@ -45,6 +48,11 @@ def create_offering(insurer: Organization, data: dict) -> Offering:
         errors["min_term_months"] = ["must not exceed max_term_months"]
     if errors:
         raise Unprocessable("the offering is inconsistent", errors)
+
+
+def create_offering(insurer: Organization, data: dict) -> Offering:
+    limits, cap = (data["min_limit"], data["max_limit"]), data["capacity"]
+    _check_terms(data)
     status = data.get("status", "draft")
     if status == "listed":
         _require_approved(insurer, data["jurisdictions"])
@@ -55,6 +63,32 @@ def create_offering(insurer: Organization, data: dict) -> Offering:
                  max_term_months=data["max_term_months"], indicative_rate=str(data["indicative_rate"]),
                  cancellation_notice_days=data.get("cancellation_notice_days", 90), status=status)
     db.session.add(o)
+    db.session.flush()
+    return o
+
+
+def update_offering(o: Offering, data: dict) -> Offering:
+    """Change an offering's terms (OfferingCreate's fields, `status` aside: that is set_status's). The checks of
+    create_offering, and: capacity never below what binding has already taken, the currency fixed once any
+    request was made against the offering, and a listed offering stays within the insurer's approvals."""
+    o = lock_row(Offering, o.id)  # bind takes capacity under the same lock
+    cap = data["capacity"]
+    errors = {}
+    if cap.amount < o.capacity_used:
+        errors["capacity"] = [f"must be at least the capacity already bound "
+                              f"({Money(o.capacity_used, o.currency).format()})"]
+    if cap.currency != o.currency and db.session.scalar(
+            select(CoverageRequest.id).where(CoverageRequest.offering_id == o.id).limit(1)):
+        errors["currency"] = [f"stays {o.currency}: requests have been made against this offering"]
+    _check_terms(data, errors)
+    if o.status == "listed":
+        _require_approved(o.insurer, data["jurisdictions"])
+    o.title, o.perils, o.jurisdictions = data["title"], sorted(set(data["perils"])), sorted(set(data["jurisdictions"]))
+    o.currency, o.min_limit, o.max_limit = cap.currency, data["min_limit"].amount, data["max_limit"].amount
+    o.capacity, o.deductible = cap.amount, data["deductible"].amount
+    o.min_term_months, o.max_term_months = data["min_term_months"], data["max_term_months"]
+    o.indicative_rate = str(data["indicative_rate"])
+    o.cancellation_notice_days = data.get("cancellation_notice_days", o.cancellation_notice_days)
     db.session.flush()
     return o
 
@@ -221,3 +255,12 @@ def bind(req: CoverageRequest, number: str | None, actor: str):
     req.policy_id = p.id
     db.session.flush()
     return req
+
+
+def party_names(requests: list[CoverageRequest]) -> dict[str, str]:
+    """Organization id -> name for the exchanges and insurers party to these (already visible) requests: an
+    insurer answering a request needs to know which exchange asks, as the exchange knows its insurer."""
+    ids = {r.exchange_id for r in requests} | {r.insurer_id for r in requests}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())

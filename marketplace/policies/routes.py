@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..errors import Unprocessable
 from ..extensions import db
-from ..registry.models import Exchange, Organization
+from ..registry.models import Organization
 from ..tenancy import get_visible, visible
 from ..web.guard import acting_as, principal, requires
 from ..web.pagination import paginate
@@ -39,15 +39,7 @@ def _own(policy_id: str) -> Policy:
 def register_policy(data):
     """Register a policy the insurer wrote outside the market. The insured must be an exchange in a
     jurisdiction where the insurer is approved."""
-    from ..registry.service import approved_jurisdictions
-
-    ins = _insurer()
-    ex = db.session.get(Exchange, data["insured"])
-    if ex is None or ex.jurisdiction not in approved_jurisdictions(ins.id):
-        raise Unprocessable("no exchange with that id where you are approved", {"insured": ["unknown exchange"]})
-    return service.create(ins, ex, data["number"], data["limit"], data["deductible"], data["perils"],
-                          data["term_start"], data["term_end"], data["cancellation_notice_days"], "registered",
-                          principal().actor)
+    return service.register(_insurer(), data, principal().actor)
 
 
 @bp.route("", methods=["GET"])

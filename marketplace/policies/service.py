@@ -123,3 +123,63 @@ def lapse_expired(today: date, actor: str = "sweep") -> list[str]:
     """Lapse every active policy whose term ended before `today` (the policy-expiry sweep)."""
     due = db.session.scalars(select(Policy).where(Policy.status == "active", Policy.term_end < today)).all()
     return [lapse(p, today, actor).id for p in due]
+
+
+# Read-only queries for the portal, and registering an existing policy (one, or many from a CSV upload).
+
+def insurable_exchanges(insurer_id: str) -> list[Exchange]:
+    """The exchanges this insurer may register a policy for: those in a jurisdiction where a regulator approves it."""
+    from ..registry.service import approved_jurisdictions
+
+    where = approved_jurisdictions(insurer_id)
+    if not where:
+        return []
+    return list(db.session.scalars(select(Exchange).join(Organization, Organization.id == Exchange.org_id)
+                                   .where(Exchange.jurisdiction.in_(sorted(where)))
+                                   .order_by(Organization.name, Exchange.org_id)))
+
+
+def register(insurer: Organization, data: dict, actor: str) -> Policy:
+    """Register a policy the insurer wrote outside the market (the API's POST /policies, as one function):
+    the insured must be an exchange in a jurisdiction where the insurer is approved."""
+    from ..registry.service import approved_jurisdictions
+
+    insured = data["insured"]
+    ex = db.session.get(Exchange, insured) if isinstance(insured, str) and len(insured) <= 36 else None
+    if ex is None or ex.jurisdiction not in approved_jurisdictions(insurer.id):
+        raise Unprocessable("no exchange with that id where you are approved", {"insured": ["unknown exchange"]})
+    return create(insurer, ex, data["number"], data["limit"], data["deductible"], data["perils"],
+                  data["term_start"], data["term_end"], data["cancellation_notice_days"], "registered", actor)
+
+
+def register_many(rows: list[dict], insurer: Organization, actor: str) -> list[Policy | Exception]:
+    """Register each row (data as the register schema loads it) on its own: a row the rules refuse is
+    rolled back alone (a savepoint) and answered with its error; the others are kept. One entry per row,
+    in order: the policy, or the ServiceError/DomainError that refused it. A later row whose number an
+    earlier row of the same batch took is refused as already used."""
+    from ..domain.errors import DomainError
+    from ..errors import ServiceError
+
+    out: list[Policy | Exception] = []
+    for data in rows:
+        try:
+            with db.session.begin_nested():
+                out.append(register(insurer, data, actor))
+        except (ServiceError, DomainError) as e:
+            out.append(e)
+    return out
+
+
+def expiring(policies, today: date, days: int) -> list[Policy]:
+    """Active policies of `policies` (a select, already filtered by tenancy) whose term ends within `days`."""
+    return list(db.session.scalars(policies.where(Policy.status == "active", Policy.term_end >= today,
+                                                  Policy.term_end <= today + timedelta(days=days))
+                                   .order_by(Policy.term_end, Policy.number)))
+
+
+def insured_exchanges(exchange_ids) -> dict[str, Exchange]:
+    """The exchanges these policies insure, by id (their names and licences are shown with the policies)."""
+    ids = sorted({i for i in exchange_ids if i})
+    if not ids:
+        return {}
+    return {e.org_id: e for e in db.session.scalars(select(Exchange).where(Exchange.org_id.in_(ids)))}

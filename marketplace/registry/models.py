@@ -95,15 +95,3 @@ class ExchangeCustodian(db.Model):
 
     exchange_id: Mapped[str] = mapped_column(ForeignKey("exchanges.org_id"), primary_key=True)
     custodian_id: Mapped[str] = mapped_column(ForeignKey("custodians.org_id"), primary_key=True)
-
-
-class User(db.Model):
-    """A portal user (password login arrives with the portal)."""
-
-    __tablename__ = "users"
-
-    id: Mapped[str] = id_column()
-    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
-    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    created_at: Mapped[datetime] = created_column()

@@ -194,3 +194,23 @@ def unlink_custodian(exchange: Exchange, custodian: Custodian) -> None:
 def approvals_of(org: Organization) -> list[InsurerApproval]:
     return db.session.scalars(select(InsurerApproval).filter_by(insurer_id=org.id)
                               .order_by(InsurerApproval.regulator_id)).all()
+
+
+# ---- read-only helpers for the portal's registry pages ----
+
+def standing_with(regulator_id: str, insurer_ids: list[str]) -> dict[str, str]:
+    """insurer id -> its status with this regulator (pending, approved, suspended), for those it has one."""
+    if not insurer_ids:
+        return {}
+    rows = db.session.execute(select(InsurerApproval.insurer_id, InsurerApproval.status)
+                              .where(InsurerApproval.regulator_id == regulator_id,
+                                     InsurerApproval.insurer_id.in_(insurer_ids)))
+    return dict(rows.all())
+
+
+def approval_counts(regulator_id: str) -> dict[str, int]:
+    """How many insurers stand at each status with this regulator (every status named, zero when none)."""
+    rows = db.session.execute(select(InsurerApproval.status, db.func.count())
+                              .where(InsurerApproval.regulator_id == regulator_id)
+                              .group_by(InsurerApproval.status)).all()
+    return dict.fromkeys(INSURER_STATUSES, 0) | dict(rows)

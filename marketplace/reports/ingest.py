@@ -55,15 +55,20 @@ def _rows(reader: csv.DictReader, columns: list[str]) -> list[dict]:
     return rows
 
 
-def read_rows(columns: list[str]) -> tuple[list[dict], bool]:
-    """The raw rows of the request, and whether it was a batch (array or CSV)."""
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unprocessable("CSV must be UTF-8") from None
+
+
+def read_rows(columns: list[str], csv_file: bytes | None = None) -> tuple[list[dict], bool]:
+    """The raw rows of the request (or of an uploaded CSV file), and whether it was a batch (array or CSV)."""
+    if csv_file is not None:
+        return _csv_rows(_decode(csv_file), columns), True
     ctype = request.mimetype
     if ctype == "text/csv":
-        try:
-            text = request.get_data().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise Unprocessable("CSV must be UTF-8") from None
-        return _csv_rows(text, columns), True
+        return _csv_rows(_decode(request.get_data()), columns), True
     if ctype != "application/json":
         raise UnsupportedMediaType("send application/json (one object or an array) or text/csv, "
                                    f"not {ctype or 'nothing'}")
@@ -75,9 +80,11 @@ def read_rows(columns: list[str]) -> tuple[list[dict], bool]:
     raise Unprocessable("the body must be a JSON object or an array of objects")
 
 
-def load_rows(schema: ma.Schema, columns: list[str]) -> tuple[list[dict], bool]:
-    """Validate every row; raise one 422 naming every bad field of every bad row."""
-    raw, batch = read_rows(columns)
+def load_rows(schema: ma.Schema, columns: list[str], csv_file: bytes | None = None) -> tuple[list[dict], bool]:
+    """Validate every row (of the request, or of `csv_file`, an uploaded file's bytes); raise one 422 naming
+    every bad field of every bad row, with its CSV line."""
+    raw, batch = read_rows(columns, csv_file)
+    is_csv = csv_file is not None or request.mimetype == "text/csv"
     if not raw:
         raise Unprocessable("no rows")
     if len(raw) > MAX_ROWS:
@@ -95,7 +102,7 @@ def load_rows(schema: ma.Schema, columns: list[str]) -> tuple[list[dict], bool]:
             loaded.append(schema.load(item))
         except ma.ValidationError as e:
             for err in pointer_errors(e.messages, prefix):
-                if request.mimetype == "text/csv":
+                if is_csv:
                     err["line"] = i + 2
                 errors.append(err)
     if errors:

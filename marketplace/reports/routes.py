@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_smorest import Blueprint
 
-from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
@@ -49,22 +48,6 @@ def _reporting_exchange() -> Exchange:
     return get_visible(Exchange, acting_as("exchange").org_id, "exchange")
 
 
-def _currency(ex: Exchange) -> str | None:
-    """The reporting currency: that of the newest rule-set published for the exchange's jurisdiction."""
-    from ..rulesets import service as rulesets
-
-    versions = [rs for _, rs in rulesets.all_versions() if rs.jurisdiction == ex.jurisdiction]
-    return max(versions, key=lambda r: r.effective_from).currency if versions else None
-
-
-def _check_currency(rows: list[dict], ex: Exchange, fields: tuple[str, ...], batch: bool) -> None:
-    cur = _currency(ex)
-    errors = [{"pointer": f"{f'#/{i}' if batch else '#'}/{f}/currency", "detail": f"must be {cur}"}
-              for i, r in enumerate(rows) for f in fields if cur and r[f].currency != cur]
-    if errors:
-        raise Unprocessable(f"reports for {ex.jurisdiction} are in {cur}; nothing was recorded", errors)
-
-
 def _summary(rows, out_schema) -> dict:
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     for r in rows:
@@ -81,14 +64,8 @@ def report_volumes():
     A row for an existing month and class is a correction: a new revision, the old one kept."""
     ex = _reporting_exchange()
     rows, batch = load_rows(VolumeIn(), ["month", "product_class", "amount"])
-    _check_currency(rows, ex, ("amount",), batch)
-    seen = {}
-    for i, r in enumerate(rows):
-        key = (r["month"], r["product_class"])
-        if key in seen:
-            raise Unprocessable("the same month and class appears twice",
-                                [{"pointer": f"#/{i}", "detail": f"duplicates row {seen[key]}"}])
-        seen[key] = i
+    service.check_currency(rows, ex, ("amount",), batch)
+    service.check_one_row_per_month(rows)
     out = [service.record_volume(ex, date.fromisoformat(r["month"] + "-01"), r["product_class"], r["amount"],
                                  principal().actor) for r in rows]
     return _summary(out, VolumeOut)
@@ -103,7 +80,7 @@ def report_custody():
     One object, an array, or CSV (as_of,wallet,amount,currency)."""
     ex = _reporting_exchange()
     rows, batch = load_rows(CustodyIn(), ["as_of", "wallet", "amount"])
-    _check_currency(rows, ex, ("amount",), batch)
+    service.check_currency(rows, ex, ("amount",), batch)
     out = [service.record_custody(ex, r["as_of"], r["wallet"], r["amount"], principal().actor) for r in rows]
     return _summary(out, CustodyOut)
 
@@ -117,7 +94,7 @@ def report_reserve_balances():
     One object {"as_of", "amount"}, an array, or CSV (as_of,amount,currency)."""
     ex = _reporting_exchange()
     rows, batch = load_rows(ReserveBalanceIn(), ["as_of", "amount"])
-    _check_currency(rows, ex, ("amount",), batch)
+    service.check_currency(rows, ex, ("amount",), batch)
     out = [service.record_reserve_balance(ex, r["as_of"], r["amount"], principal().actor) for r in rows]
     return _summary(out, ReserveBalanceOut)
 
@@ -130,7 +107,7 @@ def report_incidents():
     """Incidents: object, array or CSV (occurred_on,kind,loss,compensated,currency[,description])."""
     ex = _reporting_exchange()
     rows, batch = load_rows(IncidentIn(), ["occurred_on", "kind", "loss", "compensated"])
-    _check_currency(rows, ex, ("loss", "compensated"), batch)
+    service.check_currency(rows, ex, ("loss", "compensated"), batch)
     out = [service.record_incident(ex, r["occurred_on"], r["kind"], r["loss"], r["compensated"], principal().actor,
                                    r.get("description")) for r in rows]
     return _summary(out, IncidentOut)
@@ -144,7 +121,7 @@ def correct_incident(data, incident_id):
     """Restate an incident; it becomes the next revision and the history keeps the old one."""
     ex = _reporting_exchange()
     row = get_visible(IncidentRecord, incident_id, "incident")
-    _check_currency([data], ex, ("loss", "compensated"), False)
+    service.check_currency([data], ex, ("loss", "compensated"), False)
     return service.correct_incident(row, data["occurred_on"], data["kind"], data["loss"], data["compensated"],
                                     principal().actor, data.get("description"))
 

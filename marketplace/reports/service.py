@@ -158,3 +158,31 @@ def facts_for(ex: Exchange) -> ExchangeFacts:
         service_classes=tuple(int(c) for c in ex.service_classes.split(",") if c),
         overheads=tuple(Overheads(r.fiscal_year, Money(r.amount, r.currency)) for r in rows(FixedOverheads)),
     )
+
+
+def reporting_currency(ex: Exchange) -> str | None:
+    """The reporting currency: that of the newest rule-set published for the exchange's jurisdiction."""
+    from ..rulesets import service as rulesets
+
+    versions = [rs for _, rs in rulesets.all_versions() if rs.jurisdiction == ex.jurisdiction]
+    return max(versions, key=lambda r: r.effective_from).currency if versions else None
+
+
+def check_currency(rows: list[dict], ex: Exchange, fields: tuple[str, ...], batch: bool) -> None:
+    """Every amount in the exchange's reporting currency, or one refusal naming each bad one."""
+    cur = reporting_currency(ex)
+    errors = [{"pointer": f"{f'#/{i}' if batch else '#'}/{f}/currency", "detail": f"must be {cur}"}
+              for i, r in enumerate(rows) for f in fields if cur and r[f].currency != cur]
+    if errors:
+        raise Unprocessable(f"reports for {ex.jurisdiction} are in {cur}; nothing was recorded", errors)
+
+
+def check_one_row_per_month(rows: list[dict]) -> None:
+    """A batch of volumes names each month and product class once (a second row would be a silent correction)."""
+    seen: dict = {}
+    for i, r in enumerate(rows):
+        key = (r["month"], r["product_class"])
+        if key in seen:
+            raise Unprocessable("the same month and class appears twice",
+                                [{"pointer": f"#/{i}", "detail": f"duplicates row {seen[key]}"}])
+        seen[key] = i

@@ -94,3 +94,17 @@ def in_force(jurisdiction: str, on: date) -> RuleSet:
     if rs is None:
         raise NotFound(f"no rule-set for {jurisdiction} is in force on {on}")
     return rs
+
+
+# ---- read-only helpers for the portal's rule-set pages ----
+
+def document_of(row: RuleSetVersion) -> dict:
+    """The document of a published version exactly as stored (values as written, not parsed)."""
+    return json.loads(row.document)
+
+
+def diff(older: RuleSetVersion, newer: RuleSetVersion):
+    """What changed from one published version to another (domain.rulesets.diff_documents)."""
+    from ..domain.rulesets import diff_documents
+
+    return diff_documents(document_of(older), document_of(newer))

@@ -224,3 +224,52 @@ def attest_command(key_file, policy_file):
     if missing:
         raise Unusable(f"the policy file lacks {', '.join(missing)}")
     click.echo(jws.sign({k: payload[k] for k in ATTESTED}, key, "attestation+jwt"))
+
+
+# --- for the public verify page (marketplace.portal.public): an upload, already read ---
+
+_JWS_TEXT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}")  # Ed25519: 64-byte signature
+
+
+def pdf_jws(raw: bytes, pages: int = 4) -> str | None:
+    """The certificate JWS printed in a PDF's text (line breaks dropped), if any: the longest candidate."""
+    from pypdf import PdfReader
+
+    quiet = logging.getLogger("pypdf")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(raw))
+            text = "".join(page.extract_text() or "" for page in reader.pages[:pages])
+    except Exception:  # pypdf raises many kinds on a hostile file: then nothing is found
+        return None
+    found = _JWS_TEXT.findall(re.sub(r"\s+", "", text))
+    return max(found, key=len) if found else None
+
+
+def read_input(raw: bytes, where: str = "the file") -> dict:
+    """What `load_input` reads from a file, from bytes already read (an upload): a JWS, a bundle (JSON) or
+    a PDF -> a dict with at least a 'certificate' string. A PDF without its bundle.json attachment (printed
+    again, say) may still carry the JWS as text. Unusable, with the reason, when it is none of these."""
+    if raw.startswith(b"%PDF"):
+        try:
+            raw = _pdf_bundle(raw)
+        except Unusable as e:
+            found = pdf_jws(raw) if "no bundle.json" in str(e) else None
+            if found is None:
+                raise
+            return {"certificate": found}
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise Unusable(f"{where}: neither a PDF, a JWS nor JSON (not UTF-8 text)") from None
+    if not text:
+        raise Unusable(f"{where} is empty")
+    if not text.startswith(("{", "[")):
+        return {"certificate": text}
+    doc = _json(text, where)
+    if not isinstance(doc, dict) or not isinstance(doc.get("certificate"), str):
+        raise Unusable("a bundle needs a 'certificate' member holding the JWS")
+    return doc

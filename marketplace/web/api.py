@@ -141,13 +141,17 @@ class Api(SmorestApi):
 
 
 def _docs_assets() -> Blueprint:
-    import swagger_ui_bundle
+    # Swagger UI 5 (renders OpenAPI 3.1), as the flask-swagger-ui wheel vendors it: served by us, no CDN
+    from pathlib import Path
 
+    import flask_swagger_ui
+
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
     bp = Blueprint("api_docs_assets", __name__)
 
     @bp.get("/api/docs/assets/<path:name>")
     def asset(name: str):
-        return send_from_directory(swagger_ui_bundle.swagger_ui_path, name, max_age=86400)
+        return send_from_directory(dist, name, max_age=86400)
 
     return bp
 

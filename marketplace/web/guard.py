@@ -31,12 +31,14 @@ class Principal:
     kind: str
     jurisdiction: str | None
     name: str
-    client_id: str
+    client_id: str  # an API client's id, or a portal user's email
     scopes: frozenset[str]
+    via: str = "client"  # "client" (API token) or "user" (portal session)
+    role: str | None = None  # portal users: "admin" or "member"
 
     @property
     def actor(self) -> str:
-        return f"client:{self.client_id}"
+        return f"{self.via}:{self.client_id}"
 
 
 def principal() -> Principal:

@@ -29,6 +29,8 @@ DEFAULTS = {
     "RATELIMIT_OAUTH_PER_CLIENT": "20/minute",     # /oauth/token and /oauth/revoke, per client id
     "RATELIMIT_OAUTH_PER_ADDRESS": "60/minute",    # the same, per remote address (any client id)
     "RATELIMIT_VERIFY_PER_ADDRESS": "120/minute",  # public verification, per remote address
+    "RATELIMIT_LOGIN_FAILURES": "5/15 minutes",    # portal sign-in: failed attempts per email, then locked
+    "RATELIMIT_LOGIN_PER_ADDRESS": "30/minute",    # portal sign-in attempts per remote address
 }
 
 
@@ -58,6 +60,32 @@ class _Counters:
         self.shared = MovingWindowRateLimiter(storage_from_string(uri))
         self.local = MovingWindowRateLimiter(MemoryStorage())  # when the shared store is unreachable
         self.warned = False
+
+    def _shared_or_local(self, fn):
+        try:
+            return fn(self.shared)
+        except Exception:
+            if not self.warned:
+                log.warning("rate-limit store %s unreachable; counting in this process", self.uri.split("@")[-1])
+                self.warned = True
+            return fn(self.local)
+
+    def blocked(self, rate: str, key: str, who: str) -> float | None:
+        """The seconds left while `who` has used up `rate` (without counting this look), else None."""
+        item = parse(rate)
+
+        def look(limiter):
+            if limiter.test(item, self.prefix, key, who):
+                return None
+            return max(1.0, limiter.get_window_stats(item, self.prefix, key, who).reset_time - time.time())
+
+        return self._shared_or_local(look)
+
+    def strike(self, rate: str, key: str, who: str) -> None:
+        self._shared_or_local(lambda limiter: limiter.hit(parse(rate), self.prefix, key, who))
+
+    def forget(self, rate: str, key: str, who: str) -> None:
+        self._shared_or_local(lambda limiter: limiter.clear(parse(rate), self.prefix, key, who))
 
     def hit(self, rate: str, key: str, who: str) -> float | None:
         """Count one request; the seconds to wait when it is over the limit, else None."""
@@ -96,6 +124,38 @@ def check(policy: str):
     resp = problem(429, "Too many requests", f"Rate limit exceeded; retry in {retry} seconds.")
     resp.headers["Retry-After"] = str(retry)
     return resp
+
+
+def _email_key(email: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]  # no address in the store
+
+
+def login_wait(email: str) -> int | None:
+    """Portal sign-in: the seconds to wait when this address is over its rate or this email has failed
+    too often (a lockout that holds for every worker, and for unknown emails alike), else None. Counts the
+    attempt against the address."""
+    app = current_app
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    counters: _Counters = app.extensions[EXTENSION]
+    waits = [counters.hit(app.config["RATELIMIT_LOGIN_PER_ADDRESS"], "login_address", remote_address()),
+             counters.blocked(app.config["RATELIMIT_LOGIN_FAILURES"], "login_failures", _email_key(email))]
+    waits = [w for w in waits if w is not None]
+    return math.ceil(max(waits)) if waits else None
+
+
+def login_failed(email: str) -> None:
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        current_app.extensions[EXTENSION].strike(current_app.config["RATELIMIT_LOGIN_FAILURES"], "login_failures",
+                                                 _email_key(email))
+
+
+def login_succeeded(email: str) -> None:
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        current_app.extensions[EXTENSION].forget(current_app.config["RATELIMIT_LOGIN_FAILURES"], "login_failures",
+                                                 _email_key(email))
 
 
 def limited(policy: str):

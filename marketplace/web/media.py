@@ -16,6 +16,10 @@ def install(app: Flask) -> None:
     def _check_media_type():
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
+            from . import problems
+
+            if problems.PAGE_RENDERER is not None and problems.PAGE_RENDERER[0]():  # a person's upload: a page
+                return problems.PAGE_RENDERER[1](413, "Content too large", None)
             return problem(413, "Content too large", f"Request bodies are limited to {limit} bytes.")
         if not request.path.startswith("/api/v1/") or request.method not in ("POST", "PUT", "PATCH"):
             return None

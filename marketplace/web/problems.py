@@ -12,6 +12,8 @@ from ..errors import ServiceError
 
 log = logging.getLogger("marketplace.errors")
 PROBLEM = "application/problem+json"
+# (wants_page, render(status, title, detail)): set by the portal so that browsers get error pages
+PAGE_RENDERER = None
 
 
 def problem(status: int, title: str, detail: str | None = None, type_: str = "about:blank", **extra) -> Response:
@@ -94,12 +96,20 @@ def install(app: Flask) -> None:
         resp.headers["X-Request-ID"] = _request_id()
         return resp
 
+    def _page(status: int, title: str, detail: str | None):
+        if PAGE_RENDERER is not None and PAGE_RENDERER[0]():
+            return PAGE_RENDERER[1](status, title, detail)
+        return None
+
     @app.errorhandler(ServiceError)
     def _service_error(e: ServiceError):
-        return from_exception(e)
+        return _page(e.status, e.title, e.detail) or from_exception(e)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
+        shown = _page(e.code or 500, e.name, e.description if (e.code or 500) in (403, 413, 429) else None)
+        if shown is not None:
+            return shown
         return from_exception(e)
 
     @app.errorhandler(Exception)
@@ -108,6 +118,9 @@ def install(app: Flask) -> None:
 
         db.session.rollback()
         log.exception("unhandled error (request id %s)", _request_id())
+        shown = _page(500, "Internal server error", f"Quote request id {_request_id()} when reporting it.")
+        if shown is not None:
+            return shown
         return problem(500, "Internal server error",
                        f"Something went wrong on our side. Quote request id {_request_id()} when reporting it.",
                        request_id=_request_id())

@@ -85,3 +85,28 @@ def world(sqlite_app, openapi_doc):
 
     yield World(sqlite_app)
     assert not checker.failures, "responses do not match the OpenAPI document:\n" + "\n".join(checker.failures)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def portal(world):
+    """`portal("sakura")`: a PortalClient signed in as an admin user of that demo organization."""
+    from marketplace.auth import users
+    from tests.portal_client import PortalClient
+
+    made = {}
+
+    def signed_in(key: str, role: str = "admin") -> PortalClient:
+        email = f"{key}.{role}@portal.test"
+        if email not in made:
+            if users.by_email(email) is None:
+                users.create(world.org(key), email, key, role, "test", password=PASSWORD)
+                db.session.commit()
+            client = PortalClient(world.app)
+            client.login(email, PASSWORD)
+            made[email] = client
+        return made[email]
+
+    return signed_in
