@@ -1,5 +1,5 @@
 """Portal page render times at demo scale: p50 and p99 of the exchange dashboard, the verify page for the
-demo certificate (GET /verify/<id>: a full online verification) and the login page, next to GET /healthz
+demo certificate (GET /verify/<id>: a full online verification) and the home page, next to GET /healthz
 measured in the same run on the same app, with the ratios.
 
 In process through Flask's test client (no network, no browser: server-side render time), SQLite in a
@@ -58,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _app, client, cert_id = setup(tmp)
         pages = {"/healthz": "/healthz", "exchange dashboard": "/exchange/", "verify page": f"/verify/{cert_id}",
-                 "login page": "/login"}
+                 "home page": "/"}
         times: dict[str, list[float]] = {k: [] for k in pages}
         for path in pages.values():  # warm up
             assert client.get(path, headers=HTML).status_code == 200, path

@@ -12,3 +12,10 @@ def test_verify_bench_runs():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "raw Ed25519 verifications/s" in out.stdout and "ratio" in out.stdout
+
+
+def test_portal_bench_runs():
+    out = subprocess.run([sys.executable, "bench/portal.py", "3"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "exchange dashboard" in out.stdout and "verify page" in out.stdout and "p99 ms" in out.stdout
