@@ -19,7 +19,7 @@ from ..policies import bulk
 from ..policies import views as policy_views
 from ..policies.models import Policy
 from ..tenancy import get_visible, visible
-from ..web.pages import Failure, attempt, page, signed_in
+from ..web.pages import Failure, attempt, flatten_messages, page, signed_in
 from . import service
 from .schemas import AttestationIn
 
@@ -108,7 +108,7 @@ def submit(policy_id: str):
         data = AttestationIn().load({"jws": re.sub(r"\s+", "", form["jws"])} if form["jws"].strip() else {})
     except ValidationError as e:
         failure = Failure(_("Check these fields: %(fields)s", fields=_("Signed attestation (JWS)")),
-                          bulk.by_field(bulk._flatten(e.messages)))
+                          bulk.by_field(flatten_messages(e.messages)))
         return render_template("attestations/submit.html", form=form, failure=failure, **context), 422
     number, revision = pol.number, pol.revision
     _unused, failure = attempt(service.submit, pol, data["jws"], signed_in().actor)

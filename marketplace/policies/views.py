@@ -26,7 +26,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..registry.models import Organization
 from ..tenancy import get_visible, visible
-from ..web.pages import Failure, attempt, failure_of, page, signed_in
+from ..web.pages import Failure, attempt, failure_of, flatten_messages, page, signed_in
 from . import (
     access,  # noqa: F401  (registers the visibility rule)
     bulk,
@@ -169,7 +169,7 @@ def amend(policy_id: str):
     try:
         data = PolicyAmend().load(raw)
     except ValidationError as e:
-        errors = {**bulk.by_field(bulk._flatten(e.messages)), **errors}
+        errors = {**bulk.by_field(flatten_messages(e.messages)), **errors}
     if errors:
         return render_template("policies/amend.html", policy=pol, form=typed, failure=_refused(errors),
                                **_common()), 422
@@ -197,7 +197,7 @@ def cancel(policy_id: str):
     try:
         data = PolicyCancel().load(raw)
     except ValidationError as e:
-        failure = _refused(bulk.by_field(bulk._flatten(e.messages)))
+        failure = _refused(bulk.by_field(flatten_messages(e.messages)))
         return render_template("policies/cancel.html", policy=pol, form=form, failure=failure, **_common()), 422
     _unused, failure = attempt(service.cancel, pol, data["effective_on"], date.today(), signed_in().actor,
                                data.get("reason"))
