@@ -9,6 +9,7 @@ so `pg_terminate_backend` on it touches nobody else.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import signal
@@ -332,6 +333,13 @@ class Receiver:
         outer = self
 
         def do_post(h):
+            # a request has arrived once its whole body is here: a sender killed while still writing it
+            # delivered nothing (a real receiver would refuse the short body too)
+            length = int(h.headers.get("Content-Length") or 0)
+            body = h.rfile.read(length)
+            if len(body) < length:
+                return
+            h.rfile = io.BytesIO(body)
             outer.arrivals.append(time.monotonic())
             outer.arrived.set()
             if outer.delay:
