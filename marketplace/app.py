@@ -55,6 +55,7 @@ def _install_api(app: Flask) -> None:
     for bp in (registry_bp, clients_bp, rulesets_bp, reports_bp, obligations_bp, market_bp, policies_bp, allocations_bp,
                attestations_bp, certificates_bp, log_bp, webhooks_bp):
         api.register_blueprint(bp)
+    api.register_blueprint(__import__("marketplace.supervision.routes", fromlist=["bp"]).bp)  # DESIGN 10
     app.register_blueprint(wellknown_bp)
     allocations.install()
     limits.install(app)

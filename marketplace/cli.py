@@ -97,23 +97,76 @@ def demo() -> None:
                f"verify certificates at {base}/verify")
 
 
-@marketplace_cli.command("rulesets")
+@marketplace_cli.group("rulesets", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def rulesets_group(ctx: click.Context, as_json: bool) -> None:
+    """List published rule-set versions with their digests and sourced parameters; `diff` compares two."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_rulesets, as_json=as_json)
+
+
 @transactional
 def list_rulesets(as_json: bool) -> None:
-    """List published rule-set versions with their digests."""
     from .rulesets import service as rulesets
 
     rows = rulesets.all_versions()
     if as_json:
         click.echo(json.dumps([{"id": rs.id, "version": rs.version, "jurisdiction": rs.jurisdiction,
                                 "effective_from": rs.effective_from.isoformat(), "currency": rs.currency,
-                                "digest": rs.digest} for _, rs in rows], indent=2))
+                                "digest": rs.digest, "sourced": rs.sourced} for _, rs in rows], indent=2))
         return
     if not rows:
         click.echo("no rule-sets published yet: run `marketplace bootstrap`", err=True)
-    click.echo(table([[rs.id, rs.version, rs.jurisdiction, rs.effective_from.isoformat(), rs.currency, rs.digest]
-                      for _, rs in rows], ["id", "version", "jurisdiction", "effective", "currency", "digest"]))
+    click.echo(table([[rs.id, rs.version, rs.jurisdiction, rs.effective_from.isoformat(), rs.currency,
+                       f"{rs.sourced['count']} of {rs.sourced['of']}", rs.digest] for _, rs in rows],
+                     ["id", "version", "jurisdiction", "effective", "currency", "sourced", "digest"]))
+
+
+def _plain(v) -> str:
+    return "—" if v is None else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+
+
+@rulesets_group.command("diff")
+@click.argument("older")
+@click.argument("newer")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@transactional
+def rulesets_diff(older: str, newer: str, as_json: bool) -> None:
+    """Compare two published versions (ID@VERSION ID@VERSION): parameters added, removed and changed, with
+    their sources."""
+    from .rulesets import service as rulesets
+
+    rows = rulesets.find_refs(**{"from": older, "to": newer})
+    d = rulesets.diff_as_dict(rows["from"], rows["to"])
+    if as_json:
+        click.echo(json.dumps(d, indent=2, ensure_ascii=False))
+        return
+    a, b = d["from"], d["to"]
+    click.echo(f"{older} ({a['sourced']['count']} of {a['sourced']['of']} parameters sourced) -> "
+               f"{newer} ({b['sourced']['count']} of {b['sourced']['of']} parameters sourced)")
+    if d["same"]:
+        click.echo("no differences")
+        return
+    for h in d["header"]:
+        click.echo(f"~ {h['field']}: {_plain(h['old'])} -> {_plain(h['new'])}")
+    for c in d["added"]:
+        click.echo(f"+ {c['name']} = {_plain(c['new']['value'])}\n    source: {c['new']['source']}")
+    for c in d["removed"]:
+        click.echo(f"- {c['name']} = {_plain(c['old']['value'])}\n    source was: {c['old']['source']}")
+    for c in d["changed"]:
+        click.echo(f"~ {c['name']} ({', '.join(c['parts'])})")
+        if "value" in c["parts"]:
+            if c["keys"]:
+                for k in c["keys"]:
+                    click.echo(f"    {k['key']}: {_plain(k['old'])} -> {_plain(k['new'])}")
+            else:
+                click.echo(f"    value: {_plain(c['old']['value'])} -> {_plain(c['new']['value'])}")
+        if "provisional" in c["parts"]:
+            click.echo(f"    provisional: {c['old']['provisional']} -> {c['new']['provisional']}")
+        click.echo(f"    old source: {c['old']['source']}\n    new source: {c['new']['source']}")
+    click.echo(f"{len(d['added'])} added, {len(d['removed'])} removed, {len(d['changed'])} changed, "
+               f"{len(d['unchanged'])} unchanged")
 
 
 @marketplace_cli.command("obligation")

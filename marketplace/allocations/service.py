@@ -4,6 +4,7 @@ live allocations of a policy never exceed its limit, whatever runs concurrently.
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..db.locking import lock_row
@@ -16,8 +17,7 @@ from ..extensions import db
 from ..obligations.models import ObligationRecord
 from ..policies import service as policies
 from ..policies.models import Policy
-from ..registry import service as registry
-from ..registry.models import Exchange
+from ..registry.models import Exchange, InsurerApproval, Organization
 from .models import Allocation
 
 
@@ -103,19 +103,93 @@ def attested(p: Policy) -> bool:
     return db.session.scalar(select(Attestation.id).filter_by(policy_id=p.id, revision=p.revision)) is not None
 
 
+def regulator_ratings(regulator_id: str | None, insurer_ids) -> dict[str, str | None]:
+    """insurer id -> the rating this regulator gives it (its approval's rating; DESIGN 4.2: eligibility uses
+    the obligation's regulator's rating, never a global one). An insurer this regulator has no approval for
+    is absent (no rating)."""
+    ids = sorted(insurer_ids)
+    if regulator_id is None or not ids:
+        return {}
+    rows = db.session.execute(select(InsurerApproval.insurer_id, InsurerApproval.rating)
+                              .where(InsurerApproval.regulator_id == regulator_id,
+                                     InsurerApproval.insurer_id.in_(ids)))
+    return dict(rows.all())
+
+
 def domain_allocations(ob: ObligationRecord) -> list[cover.Allocation]:
     """The obligation's live allocations as domain objects, for evaluate_offset."""
-    rows = db.session.scalars(select(Allocation).filter_by(obligation_id=ob.id, status="live")
-                              .order_by(Allocation.id)).all()
-    out = []
-    for a in rows:
-        p = a.policy
-        ins = cover.Insurer(p.insurer_id, p.insurer.name, p.insurer.rating,
-                            registry.approved_jurisdictions(p.insurer_id))
+    return allocations_many([ob])[ob.id]
+
+
+CHUNK = 500  # ids per IN (...) list
+
+
+def _chunks(ids: list[str]):
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def allocations_many(rows: list[ObligationRecord]) -> dict[str, list[cover.Allocation]]:
+    """{obligation id: its live allocations as domain objects, in allocation id order}: the insurer's rating
+    as the exchange's regulator gives it, the jurisdictions approving it, group, territories, attestation.
+    Read in a handful of queries for any number of obligations (supervision reads a whole market); one
+    obligation's (`domain_allocations`) is the same read. Eligibility stays in `domain.offset`."""
+    from ..attestations.models import Attestation
+    from ..policies.models import Policy
+    from ..registry.models import InsurerApproval
+
+    out: dict[str, list[cover.Allocation]] = {r.id: [] for r in rows}
+    if not rows:
+        return out
+    allocs = []  # plain rows, not ORM objects: thousands of them, read once
+    for ids in _chunks([r.id for r in rows]):
+        allocs += db.session.execute(select(Allocation.id, Allocation.obligation_id, Allocation.policy_id,
+                                            Allocation.amount, Allocation.currency)
+                                     .where(Allocation.obligation_id.in_(ids), Allocation.status == "live")).all()
+    if not allocs:
+        return out
+    policy_ids = sorted({a.policy_id for a in allocs})
+    policies, attested = {}, set()
+    for ids in _chunks(policy_ids):
+        policies.update({p.id: p for p in db.session.execute(
+            select(Policy.id, Policy.number, Policy.insurer_id, Policy.insured_id, Policy.limit_amount,
+                   Policy.deductible, Policy.currency, Policy.perils, Policy.territories, Policy.term_start,
+                   Policy.term_end, Policy.cancellation_notice_days, Policy.status, Policy.revision)
+            .where(Policy.id.in_(ids)))})
+        attested |= {(pid, rev) for pid, rev in db.session.execute(
+            select(Attestation.policy_id, Attestation.revision).where(Attestation.policy_id.in_(ids)))}
+    insurer_ids = sorted({p.insurer_id for p in policies.values()})
+    insurers, approved_in, ratings = {}, {}, {}
+    for ids in _chunks(insurer_ids):
+        insurers.update({o.id: o for o in db.session.execute(
+            select(Organization.id, Organization.name, Organization.group_name).where(Organization.id.in_(ids)))})
+        for insurer, regulator, status, rating, jurisdiction in db.session.execute(
+                select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
+                       InsurerApproval.rating, Organization.jurisdiction)
+                .join(Organization, Organization.id == InsurerApproval.regulator_id)
+                .where(InsurerApproval.insurer_id.in_(ids))):
+            ratings[(regulator, insurer)] = rating
+            if status == "approved" and jurisdiction:
+                approved_in.setdefault(insurer, set()).add(jurisdiction)
+    exchange_ids = sorted({r.exchange_id for r in rows})
+    exchanges = {}
+    for ids in _chunks(exchange_ids):
+        exchanges.update({ex.org_id: ex for ex in db.session.scalars(
+            select(Exchange).options(joinedload(Exchange.org)).where(Exchange.org_id.in_(ids)))})
+    by_id = {r.id: r for r in rows}
+    for a in sorted(allocs, key=lambda a: a.id):
+        row, p = by_id[a.obligation_id], policies[a.policy_id]
+        ex = exchanges.get(row.exchange_id)
+        ins_org = insurers[p.insurer_id]
+        rating = ratings.get((ex.regulator_id, p.insurer_id)) if ex is not None else None
+        ins = cover.Insurer(p.insurer_id, ins_org.name, rating, frozenset(approved_in.get(p.insurer_id, ())),
+                            group=ins_org.group_name)
         dp = cover.Policy(p.id, p.number, ins, p.insured_id, Money(p.limit_amount, p.currency),
                           Money(p.deductible, p.currency), frozenset(p.perils), p.term_start, p.term_end,
-                          p.cancellation_notice_days, p.status, attested=attested(p))
-        out.append(cover.Allocation(a.id, dp, Money(a.amount, a.currency)))
+                          p.cancellation_notice_days, p.status, attested=(p.id, p.revision) in attested,
+                          territories=frozenset(p.territories) if p.territories else None,
+                          insured_group=ex.org.group_name if ex is not None else None)
+        out[row.id].append(cover.Allocation(a.id, dp, Money(a.amount, a.currency)))
     return out
 
 

@@ -43,6 +43,8 @@ CHECKS = {
     "insurer_attestation": _l("The insurer has not attested the current policy revision"),
     "allocation_within_limit": _l("The allocation exceeds the policy limit"),
     "fx_rate": _l("There is no reference exchange rate for the policy currency"),
+    "third_party": _l("The insurer is in the exchange's own group (not a third party)"),
+    "territories": _l("The policy does not cover the territory where the exchange serves its clients"),
 }
 CAPS = {
     "per_insurer": _l("%(insurer)s may cover at most %(share)s of the obligation: %(limit)s."),

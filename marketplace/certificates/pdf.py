@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 import segno
 from fpdf import FPDF
 from fpdf.fonts import FontFace
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..db import utcnow
 from ..domain.money import Money
 from ..extensions import db
 from ..obligations.models import ObligationRecord
+from ..registry import service as registry
 from ..registry.models import Exchange, Organization, OrgHistory
 from ..urns import INSURER_URN_PREFIX
 from .models import Certificate
@@ -115,16 +116,19 @@ def _regulator(exchange: Exchange | None) -> str:
     return reg.name if reg is not None else "-"
 
 
-def _rating_at(insurer_id: str, at: datetime) -> str:
-    """The insurer's rating when the certificate was issued: the value before the first later change, else
-    the current one."""
-    later = db.session.scalar(select(OrgHistory).where(OrgHistory.org_id == insurer_id, OrgHistory.field == "rating",
-                                                       OrgHistory.changed_at > at)
-                              .order_by(OrgHistory.changed_at, OrgHistory.id).limit(1))
+def _rating_at(insurer_id: str, at: datetime, jurisdiction: str | None) -> str:
+    """The rating the regulator of the certificate's jurisdiction gave the insurer when the certificate was
+    issued: the value before that regulator's first later change, else its current one. (A change recorded
+    without a jurisdiction predates per-regulator ratings: it was everyone's.)"""
+    later = db.session.scalar(select(OrgHistory).where(
+        OrgHistory.org_id == insurer_id, OrgHistory.field == "rating", OrgHistory.changed_at > at,
+        or_(OrgHistory.jurisdiction == jurisdiction, OrgHistory.jurisdiction.is_(None)))
+        .order_by(OrgHistory.changed_at, OrgHistory.id).limit(1))
     if later is not None:
         return later.old_value or "none"
-    org = db.session.get(Organization, insurer_id)
-    return (org.rating or "none") if org is not None else "-"
+    if db.session.get(Organization, insurer_id) is None:
+        return "-"
+    return registry.rating_in(insurer_id, jurisdiction) or "none"
 
 
 def _component(name: str) -> str:
@@ -195,12 +199,13 @@ def render(cert: Certificate, bundle: dict, verify_url: str) -> bytes:
     covers = []
     for e in s["coverage"]:
         urn = e["insurer"]["id"]
-        rating = _rating_at(urn.removeprefix(INSURER_URN_PREFIX), cert.created_at) \
+        rating = _rating_at(urn.removeprefix(INSURER_URN_PREFIX), cert.created_at, s.get("jurisdiction")) \
             if urn.startswith(INSURER_URN_PREFIX) else "-"
         covers.append((e["insurer"]["name"], rating, e["policyNumber"], _money(e["allocated"], e["currency"]),
                        _money(e["eligibleOffset"], s["currency"])))
     if covers:
-        pdf.grid(("Insurer", "Rating at issue", "Policy", "Allocated", "Eligible offset"), covers,
+        head = f"{s['jurisdiction']} rating at issue" if s.get("jurisdiction") else "Rating at issue"
+        pdf.grid(("Insurer", head, "Policy", "Allocated", "Eligible offset"), covers,
                  (52, 24, 38, 34, 34), ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"))
     else:
         pdf.set_font("Helvetica", size=8.5)

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from ..db import utcnow
 from ..errors import NotFound
+from ..extensions import db
 from ..keys import service as keys
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
@@ -23,7 +24,17 @@ from . import (
 )
 from .models import Certificate
 from .online import stored, verify_online
-from .schemas import Bundle, CertificateOut, CertificatePage, CertificateQuery, IssueIn, VerifyIn, VerifyOut
+from .schemas import (
+    Bundle,
+    CertificateOut,
+    CertificatePage,
+    CertificateQuery,
+    IssueIn,
+    StatusAtOut,
+    StatusAtQuery,
+    VerifyIn,
+    VerifyOut,
+)
 
 bp = Blueprint("certificates", __name__, url_prefix="/api/v1", description="Signed certificates and verification")
 wellknown = FlaskBlueprint("wellknown", __name__)
@@ -82,6 +93,43 @@ def certificate_pdf(certificate_id):
     body = pdf.render(cert, service.bundle(cert), url)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="certificate-{cert.id}.pdf"'})
+
+
+@bp.route("/certificates/<certificate_id>/status", methods=["GET"])
+@requires("certificates:read")
+@bp.arguments(StatusAtQuery, location="query")
+@bp.response(200, StatusAtOut)
+def certificate_status_at(q, certificate_id):
+    """Regulators (DESIGN 10): valid or revoked at an instant, read from the transparency log alone, with the
+    entries that prove it (issuance, and revocation if any), each with its RFC 9162 inclusion proof against
+    the latest signed checkpoint."""
+    import base64
+
+    from sqlalchemy import select
+
+    from ..domain import merkle
+    from ..domain.supervision import LogRecord, status_at
+    from ..tlog import service as tlog
+    from ..tlog.models import LogEntry
+
+    acting_as("regulator")
+    cert = get_visible(Certificate, certificate_id, "certificate")
+    at = q.get("at") or utcnow()
+    rows = db.session.scalars(select(LogEntry).where(LogEntry.certificate_id == cert.id)
+                              .order_by(LogEntry.idx)).all()
+    st = status_at([LogRecord(r.idx, r.kind, bytes(r.data)) for r in rows], at)
+    cp = tlog.latest()
+    entries = []
+    for r in st.evidence:
+        covered = cp is not None and r.index < cp.tree_size
+        entries.append({"index": r.index, "kind": r.kind, "data": base64.b64encode(r.data).decode(),
+                        "leaf_hash": base64.b64encode(merkle.leaf_hash(r.data)).decode(),
+                        "tree_size": cp.tree_size if covered else None,
+                        "inclusion_proof": tlog.b64(tlog.inclusion(r.index, cp.tree_size)) if covered else None})
+    return {"certificate": cert.id, "at": st.at, "status": st.status, "valid": st.valid, "detail": st.detail,
+            "valid_from": st.valid_from, "valid_until": st.valid_until, "revoked_at": st.revoked_at,
+            "reason": st.reason, "entries": entries, "checkpoint": cp.note if cp else None,
+            "log_key": tlog.verifier_key()}
 
 
 @bp.route("/certificates/<certificate_id>/verification", methods=["GET"])

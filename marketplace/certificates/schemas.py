@@ -84,3 +84,35 @@ class CheckOut(ma.Schema):
 class VerifyOut(ma.Schema):
     valid = ma.fields.Boolean()
     checks = ma.fields.List(ma.fields.Nested(CheckOut))
+
+
+class StatusAtQuery(Strict):
+    at = ma.fields.AwareDateTime(format="iso", metadata={"description": "RFC 3339 instant (with 'Z' or an offset); "
+                                                                        "default: now"})
+
+
+class LogProofOut(ma.Schema):
+    index = ma.fields.Integer(metadata={"description": "leaf index in the transparency log"})
+    kind = ma.fields.String(metadata={"description": "issuance | revocation"})
+    data = ma.fields.String(metadata={"description": "the entry's bytes, base64: leaf hash = SHA-256(0x00 || data)"})
+    leaf_hash = ma.fields.String(metadata={"description": "base64"})
+    tree_size = ma.fields.Integer(allow_none=True, metadata={"description": "size of the checkpoint proved against"})
+    inclusion_proof = ma.fields.List(ma.fields.String(), allow_none=True,
+                                     metadata={"description": "RFC 9162 audit path, base64 hashes; null: no signed "
+                                                              "checkpoint covers the entry yet"})
+
+
+class StatusAtOut(ma.Schema):
+    certificate = ma.fields.String()
+    at = ma.fields.DateTime()
+    status = ma.fields.String(metadata={"description": "valid | revoked | not_yet_valid | expired | unknown"})
+    valid = ma.fields.Boolean()
+    detail = ma.fields.String()
+    valid_from = ma.fields.DateTime(allow_none=True)
+    valid_until = ma.fields.DateTime(allow_none=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    entries = ma.fields.List(ma.fields.Nested(LogProofOut))
+    checkpoint = ma.fields.String(allow_none=True, metadata={"description": "the signed tree head (C2SP signed note) "
+                                                                            "the proofs lead to"})
+    log_key = ma.fields.String()

@@ -73,6 +73,9 @@ REASONS = [
      _l("policy %(number)s amended (revision %(revision)s)")),
     (re.compile(r"insurer (?P<name>.+) suspended by the (?P<jurisdiction>\S+) regulator"),
      _l("insurer %(name)s suspended by the %(jurisdiction)s regulator")),
+    (re.compile(r"insurer (?P<name>.+) downgraded from (?P<old>\S+) to (?P<new>\S+) "
+                r"by the (?P<jurisdiction>\S+) regulator"),
+     _l("insurer %(name)s downgraded from %(old)s to %(new)s by the %(jurisdiction)s regulator")),
     (re.compile(r"insurer (?P<name>.+) downgraded from (?P<old>\S+) to (?P<new>\S+)"),
      _l("insurer %(name)s downgraded from %(old)s to %(new)s")),
     (re.compile(r"obligation recomputed \(revision (?P<revision>\d+)\)"),

@@ -36,7 +36,7 @@ def _insurer(name: str, rating: str | None, statuses: dict[str, str], regulators
     if org is not None:
         return org
     org = registry.create_org("insurer", name, None, ACTOR)
-    registry.set_rating(org, rating, ACTOR)
+    org.rating = rating  # asked for at admission: each regulator's approval starts from it (then rates on its own)
     for jurisdiction, status in statuses.items():
         registry.set_insurer_status(org, regulators[jurisdiction], status, ACTOR)
     return org

@@ -21,7 +21,7 @@ class Volume:
 @dataclass(frozen=True, slots=True)
 class CustodyBalance:
     as_of: date
-    wallet: str  # hot | cold
+    wallet: str  # hot | cold | other (storage that is neither hot nor cold: HK)
     amount: Money
 
 
@@ -48,7 +48,14 @@ class Custodian:
 @dataclass(frozen=True, slots=True)
 class Overheads:
     fiscal_year: int
-    amount: Money
+    amount: Money  # total expenses after distribution of profits (MiCA Art. 67(3)), or projected (Art. 67(2))
+    projected: bool = False  # a first-year firm's projected overheads for its first 12 months
+    deductions: int = 0  # minor units of amount's currency: the items Art. 67(3) subtracts
+
+    @property
+    def net(self) -> Money:
+        """The overheads net of the Art. 67(3) deductions."""
+        return Money(self.amount.amount - self.deductions, self.amount.currency)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,9 @@ def fingerprint(facts: ExchangeFacts) -> str:
                             for i in facts.incidents),
         "custodians": sorted([c.id, c.name, str(c.registered)] for c in facts.custodians),
         "service_classes": sorted(str(c) for c in facts.service_classes),
-        "overheads": sorted([str(o.fiscal_year), *money(o.amount)] for o in facts.overheads),
+        # projected and deductions only when reported, so that facts without them keep their fingerprint
+        "overheads": sorted([str(o.fiscal_year), *money(o.amount)]
+                            + (["projected" if o.projected else "actual", str(o.deductions)]
+                               if o.projected or o.deductions else []) for o in facts.overheads),
     }
     return "sha256:" + hashlib.sha256(rfc8785.dumps(doc)).hexdigest()

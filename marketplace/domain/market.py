@@ -74,16 +74,14 @@ def offering_checks(perils: frozenset[str], max_term_months: int, rating: str | 
     """Would cover from this offering count under `rs` for an exchange in `jurisdiction`?
     The checks that can be judged before a policy exists, named as in evaluate_offset."""
     from . import ratings
-    from .offset import Check
+    from .offset import Check, perils_check
 
     out = [Check("insurer_approved", jurisdiction in approved_in,
                  "approved" if jurisdiction in approved_in else f"not approved in {jurisdiction}")]
     minimum = rs.value("min_insurer_rating")
     good = minimum is None or ratings.at_least(rating, minimum)
     out.append(Check("insurer_rating", good, f"rating {rating or 'none'}; minimum {minimum or 'none'}"))
-    missing = sorted(set(rs.value("required_perils", [])) - perils)
-    out.append(Check("perils_covered", not missing, "covers every required peril" if not missing
-                     else f"does not cover {', '.join(missing)}"))
+    out.append(perils_check(frozenset(perils), rs))  # the same check (and words) as a policy's
     initial = rs.value("min_initial_term_days")
     if initial is not None:
         longest = max_term_months * 365 // 12

@@ -2,13 +2,20 @@
 
 Rules (DESIGN 4.1), all parameters from the rule-set:
 - volume: trailing-window volume per product class (the complete months before the period) x rate;
-- custody: latest balance per wallet on or before the period start x rate;
+- custody: latest balance per wallet on or before the period start x rate (the wallets the rule-set
+  charges: JP version 2 cold only, HK hot, other and cold); an exchange that never reported "other"
+  storage holds none (a zero line), hot and cold must be reported;
 - capital: permanent minimum capital of the highest authorised service class;
-- overheads: fraction of the preceding calendar year's fixed overheads;
+- overheads: fraction of the preceding calendar year's fixed overheads; with `overheads_net_of_deductions`
+  (MiCA Art. 67(3)) net of the reported deductions, and with `projected_overheads_first_year` (Art. 67(2))
+  a firm that reports no overheads for the preceding year uses the projected overheads it reported for
+  its first year of business (the period's year);
 - base = sum of components, or the greatest of them (aggregation "max": the others show 0);
 - incident loading: each incident within the look-back adds base x weight(kind) x decay(age in whole
   years) x (multiplier when customers are not fully repaid); the sum is capped at base x cap;
-- unregistered custodian loading: base x rate when any linked custodian is unregistered;
+- unregistered custodian loading: base x rate when any linked custodian is unregistered (version 2 of
+  JP: `unnotified_custodian_loading`, a wallet-management provider that has not filed its prior
+  notification, 事前届出);
 - floor and cap of the tier chosen by trailing-window volume.
 Each line amount is rounded to whole minor units with the rule-set's rounding; caps and floors are
 lines too, so the lines always sum exactly to the total.
@@ -122,10 +129,18 @@ def _volume_lines(b: _Builder, facts: ExchangeFacts, period: Period) -> Money:
     return total(list(sums.values()), b.cur)
 
 
+OPTIONAL_WALLETS = ("other",)  # storage an exchange may not have at all: none reported is none held
+
+
 def _custody_lines(b: _Builder, facts: ExchangeFacts, period: Period) -> None:
     rates = b.rs.value("custody_rates")
     for wallet in sorted(rates):
         rows = [c for c in facts.custody if c.wallet == wallet and c.as_of <= period.start]
+        if not rows and wallet in OPTIONAL_WALLETS:
+            b.add(f"custody:{wallet}", b.money(0),
+                  f"{wallet}-storage customer assets: none reported on or before {period.start}",
+                  {"wallet": wallet, "as_of": "", "balance": 0}, "custody_rates")
+            continue
         if not rows:
             raise IncompleteFacts(f"no {wallet}-wallet custody balance on or before {period.start}")
         latest = max(rows, key=lambda c: c.as_of)
@@ -147,7 +162,9 @@ def _capital_lines(b: _Builder, facts: ExchangeFacts, period: Period) -> None:
               f"permanent minimum capital for service class {cls} (highest authorised)",
               {"service_classes": ",".join(str(c) for c in sorted(classes)), "class_used": cls},
               "capital_by_service_class")
-    if b.rs.has("overheads_fraction"):
+    if b.rs.has("overheads_net_of_deductions") or b.rs.has("projected_overheads_first_year"):
+        _overheads_v2(b, facts, period)
+    elif b.rs.has("overheads_fraction"):
         year = period.start.year - 1
         rows = [o for o in facts.overheads if o.fiscal_year == year]
         if not rows:
@@ -156,6 +173,40 @@ def _capital_lines(b: _Builder, facts: ExchangeFacts, period: Period) -> None:
         b.add("fixed_overheads", b.scaled(rows[0].amount, frac),
               f"{frac} x fixed overheads of {year} ({rows[0].amount.format()})",
               {"fiscal_year": year, "overheads": rows[0].amount.amount}, "overheads_fraction")
+
+
+def _overheads_v2(b: _Builder, facts: ExchangeFacts, period: Period) -> None:
+    """MiCA Art. 67(1)(b) with (2) and (3): a fraction of the preceding year's fixed overheads net of the
+    deductions; a firm in its first year of business uses the projected overheads it reported."""
+    rs = b.rs
+    net_rule = rs.value("overheads_net_of_deductions", False)
+    first_year = rs.value("projected_overheads_first_year", False)
+    year = period.start.year - 1
+    by_year = {o.fiscal_year: o for o in facts.overheads}
+    row = by_year.get(year)
+    if row is None and first_year and by_year.get(period.start.year) and by_year[period.start.year].projected:
+        row = by_year[period.start.year]
+    if row is None:
+        also = f" nor projected overheads for a first year of business in {period.start.year}" if first_year else ""
+        raise IncompleteFacts(f"no fixed overheads reported for {year}{also}")
+    if row.projected and not first_year:
+        raise IncompleteFacts(f"the overheads reported for {row.fiscal_year} are projected; "
+                              f"rule-set {rs.id} takes only actual overheads")
+    if row.deductions > row.amount.amount:
+        raise IncompleteFacts(f"the deductions reported for {row.fiscal_year} exceed its fixed overheads")
+    frac = rs.value("overheads_fraction")
+    basis = row.net if net_rule else row.amount
+    what = (f"projected fixed overheads of the first 12 months of business (reported for {row.fiscal_year})"
+            if row.projected else f"fixed overheads of {row.fiscal_year}")
+    if net_rule:
+        ded = Money(row.deductions, row.amount.currency)
+        why = (f"{frac} x {what} net of the Art. 67(3) deductions "
+               f"({row.amount.format()} - {ded.format()} = {basis.format()})")
+    else:
+        why = f"{frac} x {what} ({row.amount.format()})"
+    b.add("fixed_overheads", b.scaled(basis, frac), why,
+          {"fiscal_year": row.fiscal_year, "overheads": row.amount.amount, "deductions": row.deductions,
+           "net_overheads": basis.amount, "projected": str(row.projected).lower()}, "overheads_fraction")
 
 
 def _apply_max(b: _Builder) -> None:
@@ -209,6 +260,16 @@ def _custodian_line(b: _Builder, facts: ExchangeFacts, base: Money) -> None:
               {"custodians": ",".join(unregistered)}, "unregistered_custodian_loading")
 
 
+def _notification_line(b: _Builder, facts: ExchangeFacts, base: Money) -> None:
+    unnotified = sorted(c.name for c in facts.custodians if not c.registered)
+    if unnotified:
+        rate = b.rs.value("unnotified_custodian_loading")
+        b.add("unnotified_custodian", b.scaled(base, rate),
+              f"depends on wallet-management provider(s) {', '.join(unnotified)} without a filed prior "
+              f"notification (事前届出): +{pct(rate)} of base",
+              {"custodians": ",".join(unnotified)}, "unnotified_custodian_loading")
+
+
 def _floor_cap_lines(b: _Builder, volume: Money) -> None:
     tiers = b.rs.value("tiers")
     tier_no = max(i for i, t in enumerate(tiers) if t.min_volume <= volume.amount)
@@ -241,6 +302,8 @@ def compute_obligation(facts: ExchangeFacts, period: Period, rs: RuleSet) -> Obl
         _incident_lines(b, facts, period, base)
     if rs.has("unregistered_custodian_loading"):
         _custodian_line(b, facts, base)
+    if rs.has("unnotified_custodian_loading"):
+        _notification_line(b, facts, base)
     if rs.has("tiers"):
         _floor_cap_lines(b, volume)
     return Obligation(facts.exchange_id, facts.jurisdiction, period, rs.ref, b.subtotal(), tuple(b.lines))

@@ -5,7 +5,12 @@ Per allocation, in this order, each step rounded to whole minor units with the r
 2. after haircut   = (allocated - deductible share) x (1 - rating haircut);
 3. converted       = after haircut x reference rate (latest on or before the period start),
    then x (1 - FX-mismatch haircut) when the policy currency differs from the obligation's.
-An allocation that fails any named check contributes 0. Then caps, each reducing the allocations it
+An allocation that fails any named check contributes 0. Checks a rule-set adds from version 2 on:
+`perils.required` (the policy covers each; the reason names what is missing in words) replaces
+`required_perils`; `eligibility.third_party_required` (MiCA Art. 67(5): an insurer in the exchange's group is
+no third party) adds `third_party`; `eligibility.territories_required` (Art. 67(4)) adds `territories` (the
+policy's territories include the obligation's jurisdiction; see domain/territories.py). The insurer's rating
+is the one the obligation's regulator gives it. Then caps, each reducing the allocations it
 touches pro rata (largest remainder, ties by allocation id): per insurer at max_insurer_share x
 obligation, in total at max_insurance_share x obligation, and never above the obligation.
 """
@@ -17,8 +22,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import ratings
-from .cover import Allocation
+from . import ratings, territories
+from .cover import Allocation, Policy, peril_words
 from .fx import FxRate, convert, pick_rate
 from .money import Money, apportion, total
 from .obligation import Obligation
@@ -77,6 +82,50 @@ class Offset:
         }
 
 
+def _group(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def _perils(p: Policy, rs: RuleSet) -> Check:
+    return perils_check(frozenset(p.perils), rs)
+
+
+def perils_check(perils: frozenset[str], rs: RuleSet) -> Check:
+    """Whether cover of these perils meets the rule-set (a policy's, or an offering's before a policy exists)."""
+    if not rs.has("perils.required"):  # version 1: its list of codes, its words, exactly as before
+        missing = sorted(set(rs.value("required_perils", [])) - perils)
+        return Check("perils_covered", not missing, "covers every required peril" if not missing
+                     else f"does not cover {', '.join(missing)}")
+    required = sorted(set(rs.value("perils.required") or ()))
+    missing = [r for r in required if r not in perils]
+    if missing:
+        return Check("perils_covered", False, f"does not cover: {peril_words(missing)}")
+    return Check("perils_covered", True, f"covers every required peril ({len(required)})" if required
+                 else "the rule-set requires no peril")
+
+
+def _third_party(p: Policy) -> Check:
+    ins, theirs, ours = p.insurer, _group(p.insurer.group), _group(p.insured_group)
+    if theirs and theirs == ours:
+        return Check("third_party", False, f"{ins.name} belongs to the exchange's own group "
+                     f"({(p.insured_group or '').strip()}); the insurer must be a third party")
+    if not ours:
+        return Check("third_party", True, f"the exchange records no group; {ins.name} counts as a third party")
+    return Check("third_party", True, f"{ins.name} is not in the exchange's group ({p.insured_group.strip()})")
+
+
+def _territories(p: Policy, jurisdiction: str) -> Check:
+    if not p.territories:
+        return Check("territories", False, "the territories this policy covers are not recorded")
+    listed = ", ".join(sorted(p.territories))
+    if territories.covers(p.territories, jurisdiction):
+        return Check("territories", True, f"territories {listed} include {jurisdiction}")
+    if jurisdiction == territories.UNION:
+        return Check("territories", False, f"territories {listed} do not cover the Union (EU) where the "
+                     "services are provided: record EU or every member state")
+    return Check("territories", False, f"territories {listed} do not include {jurisdiction}")
+
+
 def _checks(ob: Obligation, a: Allocation, rs: RuleSet, rates: tuple[FxRate, ...]) -> list[Check]:
     p, ins, per = a.policy, a.policy.insurer, ob.period
     out = [Check("insurer_approved", ob.jurisdiction in ins.approved_in,
@@ -89,6 +138,8 @@ def _checks(ob: Obligation, a: Allocation, rs: RuleSet, rates: tuple[FxRate, ...
         good = ratings.at_least(ins.rating, minimum)
         out.append(Check("insurer_rating", good, f"rating {ins.rating or 'none'} "
                          + ("meets" if good else "is below") + f" the minimum {minimum}"))
+    if rs.value("eligibility.third_party_required"):
+        out.append(_third_party(p))
     active = p.status == "active" and p.term_start <= per.start and p.term_end >= per.end
     out.append(Check("policy_active", active,
                      f"policy {p.status}, term {p.term_start}..{p.term_end} "
@@ -106,9 +157,9 @@ def _checks(ob: Obligation, a: Allocation, rs: RuleSet, rates: tuple[FxRate, ...
         ok = p.cancellation_notice_days >= notice
         out.append(Check("cancellation_notice", ok,
                          f"cancellation notice {p.cancellation_notice_days} days; minimum {notice}"))
-    missing = sorted(set(rs.value("required_perils", [])) - p.perils)
-    out.append(Check("perils_covered", not missing, "covers every required peril" if not missing
-                     else f"does not cover {', '.join(missing)}"))
+    out.append(_perils(p, rs))
+    if rs.value("eligibility.territories_required"):
+        out.append(_territories(p, ob.jurisdiction))
     named = p.insured_id == ob.exchange_id
     out.append(Check("insured_named", named, "names the exchange as insured" if named
                      else "the exchange is not the insured of this policy"))

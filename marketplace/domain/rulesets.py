@@ -1,14 +1,19 @@
 """Rule-sets: versioned, published parameter documents. Validation, typed access and digest.
 
-A document is {id, version, jurisdiction, title, effective_from, currency, params}; every
-param is {"value", "source", "provisional"}. Rates are decimal strings (never floats), money
-amounts integer minor units of the rule-set currency.
+A document is {id, version, jurisdiction, title, effective_from, currency, params} (and, optionally,
+effective_from_source: what the effective date rests on); every param is {"value", "source", "provisional"}.
+Rates are decimal strings (never floats), money amounts integer minor units of the rule-set currency.
+
+A parameter's source is *sourced* when it names a URL (http/https) and, beside it, the section it rests on;
+a value no published text sets says so: its source reads "service proposal (no published value)", possibly
+followed by an explanation after a colon. `sourced_count` counts the first kind (issue 14).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,12 +27,16 @@ from .errors import DomainError, RuleSetInvalid
 from .money import EXPONENTS, Rounding, to_decimal
 
 TOP_LEVEL = {"id", "version", "jurisdiction", "title", "effective_from", "currency", "params"}
+OPTIONAL_TOP_LEVEL = {"effective_from_source"}
 INCIDENT_PARAMS = (
     "incident_lookback_years", "incident_weights", "incident_decay_by_age_years",
     "uncompensated_multiplier", "incident_loading_cap",
 )
 COMPONENT_PARAMS = ("volume_rates", "custody_rates", "capital_by_service_class", "overheads_fraction")
-WALLETS = ("hot", "cold")
+WALLETS = ("hot", "cold", "other")  # storage kinds (HK: "other" storage is charged like hot)
+PERIL_PARAMS = ("perils.vocabulary", "perils.required")
+PROPOSAL = "service proposal (no published value)"
+_URL = re.compile(r"https?://[^\s,;()]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,11 @@ class RuleSet:
         return {"id": self.id, "version": self.version, "digest": self.digest}
 
     @property
+    def sourced(self) -> dict[str, int]:
+        """How many parameters name a URL and section: {"count": n, "of": all}."""
+        return sourced_count(self.document)
+
+    @property
     def rounding(self) -> Rounding:
         return self.params["rounding"].value
 
@@ -89,6 +103,26 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     return v
+
+
+def source_kind(source: Any) -> str:
+    """"sourced" (a URL and, beside it, a section), "proposal" (no published value) or "unsourced"."""
+    if not isinstance(source, str):
+        return "unsourced"
+    text = source.strip()
+    if text == PROPOSAL or text.startswith(PROPOSAL + ":"):
+        return "proposal"
+    if _URL.search(text) and re.search(r"[A-Za-z0-9]", _URL.sub(" ", text)):
+        return "sourced"
+    return "unsourced"
+
+
+def sourced_count(document: dict) -> dict[str, int]:
+    """{"count": parameters whose source names a URL and section, "of": all parameters} of a document."""
+    params = document.get("params") if isinstance(document, dict) else None
+    params = params if isinstance(params, dict) else {}
+    count = sum(1 for e in params.values() if isinstance(e, dict) and source_kind(e.get("source")) == "sourced")
+    return {"count": count, "of": len(params)}
 
 
 def digest_of(document: dict) -> str:
@@ -173,6 +207,21 @@ def _perils(v: Any) -> list[str]:
     return sorted(set(v))
 
 
+def _vocabulary(v: Any) -> list[str]:
+    """A jurisdiction's peril names, in the order declared (each once)."""
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and _name(x) for x in v):
+        raise DomainError("must be a non-empty list of peril names")
+    if len(set(v)) != len(v):
+        raise DomainError("names a peril twice")
+    return list(v)
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise DomainError("must be true or false")
+    return v
+
+
 def _rating(v: Any) -> str:
     if not ratings.is_rating(v):
         raise DomainError(f"must be a rating on the scale {', '.join(ratings.SCALE)}")
@@ -218,6 +267,11 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
     "uncompensated_multiplier": _decimal(Decimal(1), Decimal(10)),
     "incident_loading_cap": RATE,
     "unregistered_custodian_loading": RATE,
+    # version 2 (JP): a wallet-management provider that has not filed its prior notification (事前届出)
+    "unnotified_custodian_loading": RATE,
+    # version 2 (EU): MiCA Art. 67(3) deductions from the overheads; Art. 67(2) projected overheads
+    "overheads_net_of_deductions": _bool,
+    "projected_overheads_first_year": _bool,
     "tiers": _tiers,
     "min_insurer_rating": _rating,
     "rating_haircuts": _mapping(ratings.is_rating, SHARE),
@@ -225,6 +279,12 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
     "min_remaining_term_days": _int(0, 3650),
     "min_cancellation_notice_days": _int(0, 3650),
     "required_perils": _perils,
+    "perils.vocabulary": _vocabulary,  # version 2: the jurisdiction's perils
+    "perils.required": _perils,  # version 2: those a policy must cover (a subset of the vocabulary)
+    # version 2 (EU): MiCA Art. 67(5) the insurer is a third party (not in the exchange's group); Art. 67(4)(b)
+    # the policy covers the territories where the services are provided (domain.offset checks both)
+    "eligibility.third_party_required": _bool,
+    "eligibility.territories_required": _bool,
     "fx_mismatch_haircut": SHARE,
     "max_insurer_share": SHARE,
     "max_insurance_share": SHARE,
@@ -243,8 +303,11 @@ def _has_float(v: Any) -> bool:
 
 
 def _check_header(doc: dict, errors: list[tuple[str, str]]) -> date | None:
-    for k in sorted(set(doc) - TOP_LEVEL):
+    for k in sorted(set(doc) - TOP_LEVEL - OPTIONAL_TOP_LEVEL):
         errors.append((f"/{k}", "unknown field"))
+    src = doc.get("effective_from_source")
+    if "effective_from_source" in doc and (not isinstance(src, str) or not src.strip() or len(src) > 2000):
+        errors.append(("/effective_from_source", "must be a non-empty string naming what the date rests on"))
     for k in sorted(TOP_LEVEL - set(doc)):
         errors.append((f"/{k}", "missing"))
     for k in ("id", "version", "jurisdiction", "title"):
@@ -301,6 +364,22 @@ def _check_consistency(raw: dict, params: dict[str, Param], errors: list[tuple[s
                 errors.append((f"/params/{n}", "missing: incident parameters come all together"))
     if "volume_rates" in raw and "volume_window_months" not in raw:
         errors.append(("/params/volume_window_months", "missing: needed by volume_rates"))
+    present = [n for n in PERIL_PARAMS if n in raw]
+    if present and len(present) != len(PERIL_PARAMS):
+        for n in PERIL_PARAMS:
+            if n not in raw:
+                errors.append((f"/params/{n}", "missing: perils.vocabulary and perils.required come together"))
+    vocab, req = params.get("perils.vocabulary"), params.get("perils.required")
+    if vocab and req:
+        unknown = [p for p in req.value if p not in vocab.value]
+        if unknown:
+            errors.append(("/params/perils.required/value",
+                           f"not in this jurisdiction's vocabulary: {', '.join(unknown)}"))
+    if "required_perils" in raw and present:
+        errors.append(("/params/required_perils", "use perils.required with perils.vocabulary, not both"))
+    overheads_rules = "overheads_net_of_deductions" in raw or "projected_overheads_first_year" in raw
+    if overheads_rules and "overheads_fraction" not in raw:
+        errors.append(("/params/overheads_fraction", "missing: needed by the overheads rules"))
     lb, decay = params.get("incident_lookback_years"), params.get("incident_decay_by_age_years")
     if lb and decay and len(decay.value) != lb.value:
         errors.append(("/params/incident_decay_by_age_years/value", "needs one factor per look-back year"))
@@ -340,7 +419,7 @@ def select_ruleset(rulesets: list[RuleSet], jurisdiction: str, on: date) -> Rule
 
 # ---- comparing two published versions (the regulator's diff page) ----
 
-HEADER_FIELDS = ("id", "version", "jurisdiction", "title", "effective_from", "currency")
+HEADER_FIELDS = ("id", "version", "jurisdiction", "title", "effective_from", "effective_from_source", "currency")
 
 
 @dataclass(frozen=True)

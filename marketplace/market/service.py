@@ -110,12 +110,15 @@ def _approved_somewhere(o: Offering, approvals: dict[str, frozenset[str]]) -> bo
 
 def search(q: dict, caller_jurisdiction: str | None) -> list[dict]:
     """Filter, annotate with rating and eligibility for the caller's rule-set, sort. Suspended or
-    unapproved insurers' offerings drop out at once (approval is read live, not cached)."""
+    unapproved insurers' offerings drop out at once (approval is read live, not cached). The rating shown,
+    filtered on, sorted by and checked is the one the regulator of the caller's jurisdiction gave (ratings
+    are per regulator; None when that regulator has not rated the insurer)."""
     stmt = select(Offering).where(Offering.status == "listed")
     if "currency" in q:
         stmt = stmt.where(Offering.currency == q["currency"])
     offerings = db.session.scalars(stmt).all()
     approvals = {i: registry.approved_jurisdictions(i) for i in {o.insurer_id for o in offerings}}
+    rated = registry.ratings_in(caller_jurisdiction, approvals)
     rs = None
     if caller_jurisdiction:
         try:
@@ -134,13 +137,14 @@ def search(q: dict, caller_jurisdiction: str | None) -> list[dict]:
         remaining = o.capacity - o.capacity_used
         if "min_capacity" in q and remaining < q["min_capacity"]:
             continue
-        if "min_rating" in q and not ratings.at_least(o.insurer.rating, q["min_rating"]):
+        rating = rated.get(o.insurer_id) if caller_jurisdiction else o.insurer.rating  # none: the admission rating
+        if "min_rating" in q and not ratings.at_least(rating, q["min_rating"]):
             continue
         if "limit" in q and not (o.min_limit <= q["limit"] <= o.max_limit):
             continue
-        checks = (offering_checks(frozenset(o.perils), o.max_term_months, o.insurer.rating, approvals[o.insurer_id],
+        checks = (offering_checks(frozenset(o.perils), o.max_term_months, rating, approvals[o.insurer_id],
                                   caller_jurisdiction, rs) if rs else [])
-        out.append({"offering": o, "remaining_capacity": remaining, "insurer_rating": o.insurer.rating,
+        out.append({"offering": o, "remaining_capacity": remaining, "insurer_rating": rating,
                     "eligibility": {"ruleset": f"{rs.id}@{rs.version}" if rs else None,
                                     "eligible": bool(rs) and all(c.ok for c in checks),
                                     "failing_checks": [c.name for c in checks if not c.ok],
@@ -251,7 +255,8 @@ def bind(req: CoverageRequest, number: str | None, actor: str):
     ex = db.session.get(Exchange, req.exchange_id)
     p = policies.create(o.insurer, ex, number or f"MKT-{req.id[:8].upper()}", Money(req.quoted_limit, o.currency),
                         Money(req.quoted_deductible, o.currency), req.perils, req.quoted_term_start,
-                        req.quoted_term_end, o.cancellation_notice_days, "market", actor)
+                        req.quoted_term_end, o.cancellation_notice_days, "market", actor,
+                        territories=sorted(o.jurisdictions))  # a market policy covers where its offering applies
     req.policy_id = p.id
     db.session.flush()
     return req

@@ -29,6 +29,7 @@ bp = Blueprint("obligations_pages", __name__, url_prefix="/obligations", templat
 COMPONENTS = {
     "incident_loading_cap": _l("Cap on the incident loading"),
     "unregistered_custodian": _l("Loading for an unregistered custodian"),
+    "unnotified_custodian": _l("Loading for a wallet-management provider without prior notification"),
     "floor": _l("Raised to the floor of the scale tier"),
     "cap": _l("Limited to the cap of the scale tier"),
     "permanent_minimum_capital": _l("Permanent minimum capital"),

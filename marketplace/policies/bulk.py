@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
+from ..domain import territories as terr
 from ..domain.cover import PERILS
 from ..domain.errors import DomainError
 from ..domain.money import EXPONENTS, parse_amount
@@ -33,6 +34,9 @@ from .schemas import PolicyRegister
 
 COLUMNS = ("number", "insured", "currency", "limit", "deductible", "perils", "term_start", "term_end",
            "cancellation_notice_days")
+# Columns a file may have or leave out: territories (ISO 3166-1 alpha-2 codes or EU, separated like perils)
+OPTIONAL_COLUMNS = ("territories",)
+ALL_COLUMNS = COLUMNS + OPTIONAL_COLUMNS
 MONEY = ("limit", "deductible")
 MAX_ROWS = 1000
 MAX_FIELD = 4096
@@ -41,6 +45,7 @@ LABELS = {
     "number": _l("Policy number"), "insured": _l("Insured exchange"), "currency": _l("Currency"),
     "limit": _l("Limit"), "deductible": _l("Deductible"), "perils": _l("Perils"), "term_start": _l("Term start"),
     "term_end": _l("Term end"), "cancellation_notice_days": _l("Cancellation notice (days)"),
+    "territories": _l("Territories"),
     "effective_on": _l("Effective on"), "reason": _l("Reason"), "jwk": _l("Public JWK"),
     "jws": _l("Signed attestation (JWS)"), "file": _l("CSV file"), "_form": _l("Row"),
 }
@@ -53,6 +58,7 @@ MESSAGES = {
     "Missing data for required field.": _l("required"),
     "Field may not be null.": _l("required"),
     "Shorter than minimum length 1.": _l("required"),
+    "Length must be between 1 and 300.": _l("required"),  # territories: an empty list
     "Not a valid date.": _l("not a date: write it as YYYY-MM-DD, e.g. 2027-03-31"),
     "Not a valid integer.": _l("not a whole number"),
     "Not a valid string.": _l("not text"),
@@ -66,6 +72,7 @@ MESSAGES = {
     "must be at least 0 and below the limit": _l("must be at least zero and below the limit"),
     "must not be before term_start": _l("must not be before the term start"),
     "mismatch": _l("the limit and the deductible must be in the same currency"),
+    "not an ISO 3166 alpha-2 country code or EU": _l("not an ISO 3166 country code (two letters) or EU"),
 }
 
 # API error names (schema "limit.amount", service "deductible/currency") -> the form field they are about
@@ -164,13 +171,30 @@ def split_perils(text: str) -> list[str]:
     return [p for p in re.split(r"[;|,\s]+", (text or "").strip().lower()) if p]
 
 
+def split_territories(text: str) -> list[str]:
+    """ "EU" / "fr; de" / "JP, HK" -> the codes, upper case."""
+    return [t for t in re.split(r"[;|,\s]+", (text or "").strip().upper()) if t]
+
+
+def territory_errors(codes: list[str]) -> list[str]:
+    unknown = [c for c in codes if not terr.is_territory(c)]
+    if not unknown:
+        return []
+    return [_("not an ISO 3166 country code or EU: %(codes)s; write EU for the whole Union, or codes such as "
+              "JP, HK, FR", codes=", ".join(unknown)[:200])]
+
+
 def load_register(values: Mapping[str, str], perils: list[str]) -> tuple[dict | None, dict[str, list[str]]]:
-    """One policy's values (form or CSV row) loaded with the API's schema: (data, {}) or (None, errors by field)."""
+    """One policy's values (form or CSV row) loaded with the API's schema: (data, {}) or (None, errors by field).
+    Territories are optional: typed as text ("EU", "JP; HK"), left out when empty."""
     currency = (values.get("currency") or "").strip().upper()
     money, money_errors = amounts(values, currency)
     raw: dict = {k: values[k].strip() for k in ("number", "insured", "term_start", "term_end",
                                                  "cancellation_notice_days") if (values.get(k) or "").strip()}
     raw["perils"] = perils
+    territories = split_territories(values.get("territories") or "")
+    if territories:
+        raw["territories"] = territories
     raw.update(money)
     try:
         data = PolicyRegister().load(raw)
@@ -184,6 +208,8 @@ def load_register(values: Mapping[str, str], perils: list[str]) -> tuple[dict | 
     if unknown:
         errors["perils"] = [_("unknown peril %(perils)s; use %(known)s", perils=", ".join(unknown)[:200],
                               known=", ".join(PERILS))]
+    if bad := territory_errors(territories):
+        errors["territories"] = bad
     if currency not in EXPONENTS:
         errors["currency"] = [_("choose one of %(codes)s", codes=", ".join(sorted(EXPONENTS)))]
     if errors:
@@ -237,7 +263,7 @@ def read(raw: bytes, insured_ids: Callable[[str], str]) -> list[Row]:
             raise FileRefused(_("The file is empty. Download the template, add one row per policy and upload it."))
         names = [h.strip().lower() for h in header]
         missing = [c for c in COLUMNS if c not in names]
-        unknown = [h for h in names if h not in COLUMNS]
+        unknown = [h for h in names if h not in ALL_COLUMNS]
         duplicated = sorted({h for h in names if names.count(h) > 1})
         if missing or unknown or duplicated:
             details = []
@@ -283,12 +309,14 @@ def _row(line: int, names: list[str], cells: list[str], insured_ids: Callable[[s
 
 
 def refused_csv(rows: list[Row]) -> str:
-    """The refused rows as they were uploaded (with the header), to fix and upload again."""
+    """The refused rows as they were uploaded (with the header), to fix and upload again. An optional column
+    is written when a row has a value in it."""
+    columns = COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if any(r.values.get(c, "").strip() for r in rows))
     buf = io.StringIO(newline="")
     out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow(COLUMNS)
+    out.writerow(columns)
     for r in rows:
-        out.writerow([r.values.get(c, "") for c in COLUMNS])
+        out.writerow([r.values.get(c, "") for c in columns])
     return buf.getvalue()
 
 

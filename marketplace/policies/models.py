@@ -29,6 +29,8 @@ class Policy(db.Model):
     limit_amount: Mapped[int] = minor_units()
     deductible: Mapped[int] = minor_units()
     perils: Mapped[list] = mapped_column(JSON, nullable=False)
+    # where the cover applies (ISO 3166 codes, or EU for the Union): MiCA Art. 67(4)(b); not part of the attestation
+    territories: Mapped[list | None] = mapped_column(JSON)
     term_start: Mapped[date] = mapped_column(Date, nullable=False)
     term_end: Mapped[date] = mapped_column(Date, nullable=False)  # inclusive
     cancellation_notice_days: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -38,7 +38,9 @@ def _own(policy_id: str) -> Policy:
 @bp.response(201, PolicyOut)
 def register_policy(data):
     """Register a policy the insurer wrote outside the market. The insured must be an exchange in a
-    jurisdiction where the insurer is approved."""
+    jurisdiction where the insurer is approved. `territories` (optional) records where the cover applies:
+    rule-sets that require it (MiCA Art. 67(4)) count the policy only where its territories include the
+    obligation's jurisdiction (for the EU: EU, or every member state)."""
     return service.register(_insurer(), data, principal().actor)
 
 
@@ -65,7 +67,9 @@ def get_policy(policy_id):
 @bp.arguments(PolicyAmend)
 @bp.response(200, PolicyOut)
 def amend_policy(data, policy_id):
-    """Change limit, deductible, perils or term: a new revision. Allocations beyond a lowered limit are flagged."""
+    """Change limit, deductible, perils or term: a new revision. Allocations beyond a lowered limit are flagged.
+    Territories (ISO 3166-1 alpha-2 codes or EU) are not part of the insurer's attestation: changing only them
+    keeps the revision and its attestation (still an amendment: certificates relying on the policy are revoked)."""
     pol = _own(policy_id)
     changes = {k: v for k, v in data.items() if k not in ("limit", "deductible")}
     for name, col in (("limit", "limit_amount"), ("deductible", "deductible")):

@@ -3,10 +3,30 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from ..domain import territories as terr
 from ..domain.cover import PERILS
 from ..web.schemas import NonNegativeMoneySchema, PageQuery, Strict, money_of
 
 PERIL = validate.OneOf(PERILS)
+
+
+class Territory(ma.fields.String):
+    """An ISO 3166-1 alpha-2 country code, or EU for the whole Union (case and spaces as typed are forgiven)."""
+
+    default_error_messages = {"territory": "not an ISO 3166 alpha-2 country code or EU"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if not terr.is_territory(code):
+            raise self.make_error("territory")
+        return code
+
+
+def territories_field(**kw) -> ma.fields.List:
+    return ma.fields.List(
+        Territory(), validate=validate.Length(min=1, max=terr.MAX_TERRITORIES),
+        metadata={"description": "where the cover applies (MiCA Art. 67(4)): ISO 3166-1 alpha-2 country codes, "
+                                 "or EU for the whole Union; not part of the insurer's attestation"}, **kw)
 
 
 class PolicyRegister(Strict):
@@ -18,6 +38,7 @@ class PolicyRegister(Strict):
     term_start = ma.fields.Date(required=True)
     term_end = ma.fields.Date(required=True, metadata={"description": "inclusive"})
     cancellation_notice_days = ma.fields.Integer(required=True, validate=validate.Range(0, 3650))
+    territories = territories_field()
 
 
 class PolicyAmend(Strict):
@@ -26,6 +47,7 @@ class PolicyAmend(Strict):
     perils = ma.fields.List(ma.fields.String(validate=PERIL), validate=validate.Length(min=1))
     term_start = ma.fields.Date()
     term_end = ma.fields.Date()
+    territories = territories_field()
 
 
 class PolicyCancel(Strict):
@@ -57,6 +79,8 @@ class PolicyOut(ma.Schema):
     deductible = money_of("deductible")
     allocated = ma.fields.Method("_allocated")
     perils = ma.fields.List(ma.fields.String())
+    territories = ma.fields.List(ma.fields.String(), allow_none=True,
+                                 metadata={"description": "ISO 3166-1 alpha-2 codes or EU; null: not recorded"})
     term_start = ma.fields.Date()
     term_end = ma.fields.Date()
     cancellation_notice_days = ma.fields.Integer()

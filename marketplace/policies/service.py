@@ -16,7 +16,15 @@ from ..extensions import db
 from ..registry.models import Exchange, Organization
 from .models import Policy, PolicyRevision
 
-TERMS = ("limit_amount", "deductible", "perils", "term_start", "term_end")
+TERMS = ("limit_amount", "deductible", "perils", "term_start", "term_end")  # attested: a change makes a revision
+# Recorded with the policy but not part of the insurer's attestation (a contract): a change alone keeps the
+# revision (and its attestation) and is an amendment all the same (event; certificates relying on it revoked)
+UNATTESTED = ("territories",)
+
+
+def _territories(codes) -> list[str] | None:
+    """Territories as stored: sorted, unique; None when none are recorded."""
+    return sorted(set(codes)) if codes else None
 
 
 def _ids(p: Policy) -> dict:
@@ -45,7 +53,8 @@ def _check_terms(limit: int, deductible: int, term_start: date, term_end: date) 
 
 
 def create(insurer: Organization, insured: Exchange, number: str, limit: Money, deductible: Money,
-           perils: list[str], term_start: date, term_end: date, notice_days: int, source: str, actor: str) -> Policy:
+           perils: list[str], term_start: date, term_end: date, notice_days: int, source: str, actor: str,
+           territories: list[str] | None = None) -> Policy:
     if deductible.currency != limit.currency:
         raise Unprocessable("deductible and limit must share a currency", {"deductible/currency": ["mismatch"]})
     _check_terms(limit.amount, deductible.amount, term_start, term_end)
@@ -54,7 +63,7 @@ def create(insurer: Organization, insured: Exchange, number: str, limit: Money, 
     p = Policy(insurer_id=insurer.id, number=number, insured_id=insured.org_id, currency=limit.currency,
                limit_amount=limit.amount, deductible=deductible.amount, perils=sorted(set(perils)),
                term_start=term_start, term_end=term_end, cancellation_notice_days=notice_days, source=source,
-               status="active", revision=1)
+               status="active", revision=1, territories=_territories(territories))
     db.session.add(p)
     db.session.flush()
     _snapshot(p, actor)
@@ -75,19 +84,27 @@ def live_allocated(policy_id: str) -> int:
 
 
 def amend(p: Policy, changes: dict, actor: str) -> Policy:
-    """New revision with the changed terms; allocations beyond a lowered limit are flagged."""
+    """New revision with the changed terms; allocations beyond a lowered limit are flagged. A change of
+    territories alone (not attested) keeps the revision and its attestation, and is recorded as an amendment."""
     if p.status != "active":
         raise Conflict(f"cannot amend a policy that is {p.status}", current_state=p.status)
     new = {k: changes.get(k, getattr(p, k)) for k in TERMS}
     new["perils"] = sorted(set(new["perils"]))
-    if all(new[k] == getattr(p, k) for k in TERMS):
+    territories = _territories(changes["territories"]) if "territories" in changes else p.territories
+    terms_changed = any(new[k] != getattr(p, k) for k in TERMS)
+    territories_changed = territories != p.territories
+    if not (terms_changed or territories_changed):
         raise Unprocessable("the amendment changes nothing")
     _check_terms(new["limit_amount"], new["deductible"], new["term_start"], new["term_end"])
     before = {k: (str(v) if isinstance(v, date) else v) for k, v in ((k, getattr(p, k)) for k in TERMS)}
-    for k, v in new.items():
-        setattr(p, k, v)
-    p.revision += 1
-    _snapshot(p, actor)
+    if territories_changed:
+        before["territories"] = p.territories
+        p.territories = territories
+    if terms_changed:
+        for k, v in new.items():
+            setattr(p, k, v)
+        p.revision += 1
+        _snapshot(p, actor)
     flagged = [a for hook in ON_AMEND for a in hook(p)]
     events.record(kinds.PolicyAmended(**_ids(p), revision=p.revision, before=before,
                                       over_limit_allocations=flagged), actor)
@@ -149,7 +166,8 @@ def register(insurer: Organization, data: dict, actor: str) -> Policy:
     if ex is None or ex.jurisdiction not in approved_jurisdictions(insurer.id):
         raise Unprocessable("no exchange with that id where you are approved", {"insured": ["unknown exchange"]})
     return create(insurer, ex, data["number"], data["limit"], data["deductible"], data["perils"],
-                  data["term_start"], data["term_end"], data["cancellation_notice_days"], "registered", actor)
+                  data["term_start"], data["term_end"], data["cancellation_notice_days"], "registered", actor,
+                  territories=data.get("territories"))
 
 
 def register_many(rows: list[dict], insurer: Organization, actor: str) -> list[Policy | Exception]:

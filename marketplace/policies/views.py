@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from ..domain.cover import PERILS
+from ..domain.cover import PERILS, VOCABULARIES
 from ..domain.money import EXPONENTS
 from ..errors import ServiceError
 from ..extensions import db
@@ -73,6 +73,7 @@ def _refused(fields: dict[str, list[str]]) -> Failure:
 def _common() -> dict:
     return {"statuses": STATUSES, "peril_labels": bulk.PERIL_LABELS, "labels": bulk.LABELS,
             "peril_options": [(p, str(bulk.PERIL_LABELS[p])) for p in PERILS],
+            "peril_jurisdictions": {j: [str(bulk.PERIL_LABELS[p]) for p in v] for j, v in VOCABULARIES.items()},
             "currency_options": [(c, c) for c in sorted(EXPONENTS)]}
 
 
@@ -137,7 +138,7 @@ def register():
 
 
 def _form_values(form) -> dict:
-    values = {k: form.get(k, "") for k in bulk.COLUMNS}
+    values = {k: form.get(k, "") for k in bulk.ALL_COLUMNS}
     values["perils"] = form.getlist("perils")
     return values
 
@@ -147,7 +148,8 @@ def _form_values(form) -> dict:
 def _amend_values(pol: Policy) -> dict:
     return {"limit": bulk.major_text(pol.limit_amount, pol.currency),
             "deductible": bulk.major_text(pol.deductible, pol.currency), "perils": list(pol.perils),
-            "term_start": pol.term_start.isoformat(), "term_end": pol.term_end.isoformat()}
+            "term_start": pol.term_start.isoformat(), "term_end": pol.term_end.isoformat(),
+            "territories": ", ".join(pol.territories or ())}
 
 
 @bp.route("/<policy_id>/amend", methods=["GET", "POST"])
@@ -160,29 +162,40 @@ def amend(policy_id: str):
     form = request.form
     typed = {"limit": form.get("limit", ""), "deductible": form.get("deductible", ""),
              "perils": form.getlist("perils"), "term_start": form.get("term_start", ""),
-             "term_end": form.get("term_end", "")}
+             "term_end": form.get("term_end", ""), "territories": form.get("territories", "")}
     money, errors = bulk.amounts(form, pol.currency)
     raw: dict = {k: v.strip() for k in ("term_start", "term_end") if (v := form.get(k, "")).strip()}
     raw["perils"] = [p.strip() for p in form.getlist("perils") if p.strip()]
+    territories = bulk.split_territories(typed["territories"])
+    if territories or pol.territories:  # emptied: refused as required (territories once recorded stay recorded)
+        raw["territories"] = territories
     raw.update(money)
     data = None
     try:
         data = PolicyAmend().load(raw)
     except ValidationError as e:
         errors = {**bulk.by_field(flatten_messages(e.messages)), **errors}
+    if bad := bulk.territory_errors(territories):
+        errors["territories"] = bad
     if errors:
         return render_template("policies/amend.html", policy=pol, form=typed, failure=_refused(errors),
                                **_common()), 422
     changes = {k: v for k, v in data.items() if k not in ("limit", "deductible")}
     for name, col in (("limit", "limit_amount"), ("deductible", "deductible")):
         changes[col] = data[name].amount
+    revision = pol.revision
     _unused, failure = attempt(service.amend, pol, changes, signed_in().actor)
     if failure:
         pol = _policy(policy_id)
         return render_template("policies/amend.html", policy=pol, form=typed, failure=localised(failure),
                                **_common()), 422
-    flash(_("Policy %(number)s is amended: revision %(revision)d. Attest the new revision so that it counts "
-            "as cover.", number=pol.number, revision=pol.revision), "success")
+    if pol.revision == revision:  # territories only: not attested, so the revision and its attestation stand
+        flash(_("Policy %(number)s now records the territories %(territories)s. The revision and its attestation "
+                "are unchanged; certificates relying on the policy are revoked, so certify again.",
+                number=pol.number, territories=", ".join(pol.territories or ())), "success")
+    else:
+        flash(_("Policy %(number)s is amended: revision %(revision)d. Attest the new revision so that it counts "
+                "as cover.", number=pol.number, revision=pol.revision), "success")
     return redirect(url_for(".policy", policy_id=pol.id))
 
 
@@ -239,7 +252,8 @@ def _upload_page(failure: Failure | None, rows=None, status: int = 200):
     created = [r for r in rows or [] if r.policy is not None]
     refused = [r for r in rows or [] if r.policy is None]
     return render_template("policies/upload.html", failure=failure, rows=rows, created=created, refused=refused,
-                           refused_rows=json.dumps([[r.values.get(c, "") for c in bulk.COLUMNS] for r in refused]),
+                           refused_rows=json.dumps([[r.values.get(c, "") for c in bulk.ALL_COLUMNS]
+                                                    for r in refused]),
                            exchanges=exchanges,
                            columns=bulk.COLUMNS, max_rows=bulk.MAX_ROWS, **_common()), status
 
@@ -292,7 +306,7 @@ def refused():
         rows = []
     if not isinstance(rows, list):
         rows = []
-    clean = [bulk.Row(row=0, values=dict(zip(bulk.COLUMNS, (str(c) for c in r), strict=False)))
+    clean = [bulk.Row(row=0, values=dict(zip(bulk.ALL_COLUMNS, (str(c) for c in r), strict=False)))
              for r in rows[: bulk.MAX_ROWS] if isinstance(r, list)]
     return Response(bulk.refused_csv(clean), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="policies-refused.csv"',

@@ -28,6 +28,7 @@ FEATURE_PAGES = (
     "marketplace.registry.views",
     "marketplace.rulesets.views",
     "marketplace.auth.views",
+    "marketplace.supervision.views",
 )
 
 

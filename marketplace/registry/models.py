@@ -21,7 +21,9 @@ class Organization(db.Model):
     kind: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     jurisdiction: Mapped[str | None] = mapped_column(String(8))  # home jurisdiction
-    rating: Mapped[str | None] = mapped_column(String(4))  # insurers
+    rating: Mapped[str | None] = mapped_column(String(4))  # insurers: the rating asked for at admission (see approvals)
+    # the financial group it belongs to: an insurer in an exchange's own group is no third party (MiCA Art. 67(5))
+    group_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_column()
 
     exchange: Mapped[Exchange | None] = relationship(back_populates="org", uselist=False,
@@ -38,6 +40,7 @@ class OrgHistory(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     field: Mapped[str] = mapped_column(String(32), nullable=False)
+    jurisdiction: Mapped[str | None] = mapped_column(String(8))  # a change one regulator made for its jurisdiction
     old_value: Mapped[str | None] = mapped_column(String(200))
     new_value: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -58,6 +61,7 @@ class InsurerApproval(db.Model):
     insurer_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     regulator_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
+    rating: Mapped[str | None] = mapped_column(String(4))  # this regulator's rating, for its jurisdiction only
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
     insurer: Mapped[Organization] = relationship(foreign_keys=[insurer_id])

@@ -16,6 +16,7 @@ from . import (
 from .models import Custodian, Exchange, Organization, OrgHistory
 from .schemas import (
     CustodianLink,
+    GroupIn,
     HistoryList,
     OrganizationCreate,
     OrganizationOut,
@@ -39,14 +40,14 @@ def _regulator() -> Organization:
 @bp.response(201, OrganizationOut)
 def create_organization(data):
     """Register an insurer (pending approval), an exchange or a custodian in the regulator's jurisdiction."""
-    reg, actor = _regulator(), principal().actor
+    reg, actor, group = _regulator(), principal().actor, data.get("group_name")
     if data["kind"] == "insurer":
-        return service.admit_insurer(data["name"], reg, actor, data.get("rating"))
+        return service.admit_insurer(data["name"], reg, actor, data.get("rating"), group)
     if data["kind"] == "custodian":
         return service.register_custodian(data["name"], reg.jurisdiction, data["registration_status"], actor,
-                                          data.get("registration_number")).org
+                                          data.get("registration_number"), group).org
     ex = service.register_exchange(data["name"], data["licence_number"], reg, actor,
-                                   tuple(sorted(set(data.get("service_classes", [])))))
+                                   tuple(sorted(set(data.get("service_classes", [])))), group)
     for i, cid in enumerate(data.get("custodians", [])):
         custodian = db.session.scalar(visible(Custodian).where(Custodian.org_id == cid))
         if custodian is None:
@@ -76,11 +77,26 @@ def get_organization(org_id):
     return get_visible(Organization, org_id, "organization")
 
 
+@bp.route("/organizations/<org_id>/group", methods=["POST"])
+@requires("registry:write")
+@bp.arguments(GroupIn)
+@bp.response(200, OrganizationOut)
+def set_group(data, org_id):
+    """Record the financial group an organization belongs to (null: none). History kept. Eligibility reads it:
+    an insurer in the exchange's own group is no third party (MiCA Art. 67(5))."""
+    _regulator()
+    org = get_visible(Organization, org_id, "organization")
+    if org.kind == "regulator":
+        raise Unprocessable("a regulator belongs to no financial group", {"group_name": ["not for a regulator"]})
+    return service.set_group(org, data["group_name"], principal().actor, data.get("reason"))
+
+
 @bp.route("/organizations/<org_id>/history", methods=["GET"])
 @requires("registry:read")
 @bp.response(200, HistoryList)
 def organization_history(org_id):
-    """Every change of status, rating or registration: what, old, new, who, when, why."""
+    """Every change of status, rating, registration or group: what, old, new, who, when, why, and the
+    jurisdiction whose regulator made it (status and rating are per regulator)."""
     org = get_visible(Organization, org_id, "organization")
     rows = db.session.scalars(visible(OrgHistory).where(OrgHistory.org_id == org.id).order_by(OrgHistory.id)).all()
     return {"items": rows}
@@ -114,10 +130,12 @@ for _action in service.INSURER_TRANSITIONS:
 @bp.arguments(RatingIn)
 @bp.response(200, OrganizationOut)
 def rate_insurer(data, insurer_id):
-    """Set an insurer's rating (history kept)."""
-    _regulator()
+    """Set the calling regulator's rating of an insurer, for its jurisdiction only (history kept, with the
+    jurisdiction). Another regulator's rating is unchanged. A downgrade revokes the certificates of this
+    jurisdiction whose offset it reduces (the `insurer.rating_changed` event's revocation subscriber)."""
+    reg = _regulator()
     org = _insurer(insurer_id)
-    service.set_rating(org, data["rating"], principal().actor, data.get("reason"))
+    service.set_rating(org, reg, data["rating"], principal().actor, data.get("reason"))
     return org
 
 

@@ -9,6 +9,7 @@ from ..web.schemas import PageQuery, Strict, page_schema
 
 RATING = validate.OneOf(ratings.SCALE)
 NAME = validate.Length(min=1, max=200)
+GROUP = validate.Length(max=200)
 
 
 class OrganizationCreate(Strict):
@@ -21,6 +22,9 @@ class OrganizationCreate(Strict):
     custodians = ma.fields.List(ma.fields.String(), metadata={"description": "exchanges: custodian ids"})
     registration_status = ma.fields.String(validate=validate.OneOf(CUSTODIAN_STATUSES))
     registration_number = ma.fields.String(validate=validate.Length(min=1, max=64))
+    group_name = ma.fields.String(validate=GROUP, allow_none=True, metadata={
+        "description": "the financial group it belongs to (MiCA Art. 67(5): an insurer in the exchange's own "
+                       "group is no third party); empty or null: none recorded"})
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _per_kind(self, data, **_):
@@ -63,7 +67,15 @@ class ApprovalOut(ma.Schema):
     regulator = ma.fields.String(attribute="regulator_id")
     jurisdiction = ma.fields.String(attribute="regulator.jurisdiction")
     status = ma.fields.String()
+    rating = ma.fields.String(allow_none=True, metadata={
+        "description": "this regulator's rating of the insurer, for its jurisdiction only"})
     updated_at = ma.fields.DateTime()
+
+
+def _caller():
+    from flask import g
+
+    return g.get("principal")
 
 
 class OrganizationOut(ma.Schema):
@@ -71,7 +83,15 @@ class OrganizationOut(ma.Schema):
     kind = ma.fields.String()
     name = ma.fields.String()
     jurisdiction = ma.fields.String(allow_none=True)
-    rating = ma.fields.String(allow_none=True)
+    rating = ma.fields.Method("_rating", metadata={"type": ["string", "null"], "description": (
+        "insurers: for a regulator, its own rating of the insurer (its jurisdiction); for anyone else, the "
+        "rating asked for at admission. Each regulator's rating: `ratings` and `approvals`")})
+    admission_rating = ma.fields.String(attribute="rating", allow_none=True, metadata={
+        "description": "insurers: the rating asked for at admission (not changed afterwards)"})
+    ratings = ma.fields.Method("_ratings", metadata={
+        "type": "object", "additionalProperties": {"type": ["string", "null"]},
+        "description": "insurers: jurisdiction -> the rating its regulator gave (null: unrated there)"})
+    group_name = ma.fields.String(allow_none=True, metadata={"description": "the financial group it belongs to"})
     created_at = ma.fields.DateTime()
     exchange = ma.fields.Nested(ExchangeOut, allow_none=True)
     custodian = ma.fields.Nested(CustodianOut, allow_none=True)
@@ -81,6 +101,25 @@ class OrganizationOut(ma.Schema):
         from .service import approvals_of
 
         return ApprovalOut(many=True).dump(approvals_of(org)) if org.kind == "insurer" else []
+
+    def _ratings(self, org) -> dict[str, str | None]:
+        from .service import approvals_of
+
+        if org.kind != "insurer":
+            return {}
+        return {a.regulator.jurisdiction: a.rating for a in approvals_of(org) if a.regulator.jurisdiction}
+
+    def _rating(self, org) -> str | None:
+        if org.kind != "insurer":
+            return org.rating
+        p = _caller()
+        if p is not None and p.kind == "regulator":
+            from .service import approvals_of
+
+            mine = [a for a in approvals_of(org) if a.regulator_id == p.org_id]
+            if mine:
+                return mine[0].rating
+        return org.rating
 
 
 OrganizationPage = page_schema(OrganizationOut, "OrganizationPage")
@@ -94,6 +133,8 @@ class OrganizationQuery(PageQuery):
 
 class HistoryOut(ma.Schema):
     field = ma.fields.String()
+    jurisdiction = ma.fields.String(allow_none=True, metadata={
+        "description": "the jurisdiction whose regulator made the change (status and rating are per regulator)"})
     old_value = ma.fields.String(allow_none=True)
     new_value = ma.fields.String(allow_none=True)
     reason = ma.fields.String(allow_none=True)
@@ -111,6 +152,11 @@ class Reason(Strict):
 
 class RatingIn(Reason):
     rating = ma.fields.String(required=True, validate=RATING, allow_none=True)
+
+
+class GroupIn(Reason):
+    group_name = ma.fields.String(required=True, allow_none=True, validate=GROUP, metadata={
+        "description": "the financial group the organization belongs to; null or empty: none"})
 
 
 class RegistrationIn(Reason):

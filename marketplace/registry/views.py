@@ -1,6 +1,7 @@
 """Portal pages of this feature (blueprint registry_pages): the same schemas, services and tenancy as its API.
 
-The regulator's registry: the insurers it admitted (their status with it, their rating and its history),
+The regulator's registry: the insurers it admitted (their status with it, its own rating of them for its
+jurisdiction, every regulator's standing and rating, and the history), the financial group of each organization,
 the exchanges it licensed and the custodians of its jurisdiction. Every change goes through the service
 call its API route makes (`registry/routes.py`), in one unit of work: suspending an insurer records the
 `insurer.suspended` event whose revocation subscriber revokes the certificates that relied on it.
@@ -22,7 +23,7 @@ from . import (
     service,
 )
 from .models import CUSTODIAN_STATUSES, Custodian, Exchange, ExchangeCustodian, Organization, OrgHistory
-from .schemas import CustodianLink, OrganizationCreate, RatingIn, Reason, RegistrationIn
+from .schemas import CustodianLink, GroupIn, OrganizationCreate, RatingIn, Reason, RegistrationIn
 
 bp = Blueprint("registry_pages", __name__, url_prefix="/registry", template_folder="templates")
 
@@ -59,6 +60,7 @@ def _overview() -> dict:
     return {
         "insurers": insurers,
         "standing": service.standing_with(p.org_id, [o.id for o in insurers]),
+        "rated": service.rated_by(p.org_id, [o.id for o in insurers]),
         "exchanges": db.session.scalars(_by_name(visible(Exchange), Exchange)).all(),
         "custodians": db.session.scalars(_by_name(visible(Custodian), Custodian)).all(),
         "jurisdiction": p.jurisdiction,
@@ -84,6 +86,7 @@ def _render_org(org_id: str, failure: Failure | None = None, form=None, status: 
                  "scale": ratings.SCALE, "unrated": UNRATED, "statuses": CUSTODIAN_STATUSES}
     if org.kind == "insurer":
         ctx["standing"] = service.standing_with(p.org_id, [org.id]).get(org.id)
+        ctx["my_rating"] = service.rated_by(p.org_id, [org.id]).get(org.id)
         ctx["approvals"] = service.approvals_of(org)
     elif org.kind == "exchange":
         ex = db.session.scalar(visible(Exchange).where(Exchange.org_id == org.id))
@@ -124,7 +127,8 @@ def new_insurer():
     if request.method == "POST":
         data, failure = load_form(OrganizationCreate(), request.form, extra={"kind": "insurer"})
         if not failure:
-            org, failure = attempt(service.admit_insurer, data["name"], _regulator(), _actor(), data.get("rating"))
+            org, failure = attempt(service.admit_insurer, data["name"], _regulator(), _actor(), data.get("rating"),
+                                   data.get("group_name"))
         if not failure:
             flash(_("%(name)s is admitted, pending approval.", name=org.name), "success")
             return redirect(url_for(".organization", org_id=org.id))
@@ -194,12 +198,34 @@ def rate(insurer_id: str):
     extra = {"rating": None} if request.form.get("rating") == UNRATED else {}
     data, failure = load_form(RatingIn(), request.form, extra=extra)
     if not failure:
-        _unused, failure = attempt(service.set_rating, org, data["rating"], _actor(), data.get("reason"))
+        _unused, failure = attempt(service.set_rating, org, _regulator(), data["rating"], _actor(),
+                                   data.get("reason"))
     if failure:
         return _render_org(insurer_id, failure, request.form, failure.status)
-    flash(_("The rating of %(name)s is now %(rating)s.", name=name, rating=data["rating"] or _("unrated")),
-          "success")
+    flash(_("Your rating of %(name)s in %(jurisdiction)s is now %(rating)s.", name=name,
+            jurisdiction=signed_in().jurisdiction, rating=data["rating"] or _("unrated")), "success")
     return redirect(url_for(".organization", org_id=insurer_id))
+
+
+@bp.route("/organizations/<org_id>/group", methods=["POST"])
+@page("regulator")
+def group(org_id: str):
+    """Record the financial group an organization belongs to (`POST /api/v1/organizations/<id>/group`)."""
+    org = get_visible(Organization, org_id, "organization")
+    name = org.name
+    data, failure = load_form(GroupIn(), request.form, extra={"group_name": request.form.get("group_name") or None})
+    if not failure and org.kind == "regulator":
+        failure = Failure(_("A regulator belongs to no financial group."), {"group_name": [_("Not for a regulator.")]})
+    if not failure:
+        _unused, failure = attempt(service.set_group, org, data["group_name"], _actor(), data.get("reason"))
+    if failure:
+        return _render_org(org_id, failure, request.form, failure.status)
+    group_name = (data["group_name"] or "").strip()
+    if group_name:
+        flash(_("%(name)s is recorded as a member of %(group)s.", name=name, group=group_name), "success")
+    else:
+        flash(_("%(name)s is recorded as a member of no financial group.", name=name), "success")
+    return redirect(url_for(".organization", org_id=org_id))
 
 
 # ---- exchanges ----
@@ -207,7 +233,7 @@ def rate(insurer_id: str):
 def _register_exchange(data: dict, regulator: Organization, actor: str) -> Organization:
     """What `POST /api/v1/organizations` does for an exchange: register it, then link its custodians."""
     ex = service.register_exchange(data["name"], data["licence_number"], regulator, actor,
-                                   tuple(sorted(set(data.get("service_classes", [])))))
+                                   tuple(sorted(set(data.get("service_classes", [])))), data.get("group_name"))
     for cid in data.get("custodians", []):
         custodian = db.session.scalar(visible(Custodian).where(Custodian.org_id == cid))
         if custodian is None:
@@ -283,7 +309,8 @@ def new_custodian():
         data, failure = load_form(OrganizationCreate(), request.form, extra={"kind": "custodian"})
         if not failure:
             c, failure = attempt(service.register_custodian, data["name"], signed_in().jurisdiction,
-                                 data["registration_status"], _actor(), data.get("registration_number"))
+                                 data["registration_status"], _actor(), data.get("registration_number"),
+                                 data.get("group_name"))
         if not failure:
             flash(_("%(name)s is registered.", name=c.org.name), "success")
             return redirect(url_for(".organization", org_id=c.org_id))

@@ -14,7 +14,8 @@ from ..web.problems import pointer_errors
 MAX_ROWS = 5000
 
 # CSV header -> how a row becomes the JSON shape the schema expects.
-CSV_MONEY = {"amount", "loss", "compensated"}
+CSV_MONEY = {"amount", "loss", "compensated", "deductions"}
+OPTIONAL = ("description",)  # columns a CSV may leave out (a route may name others)
 
 
 class UnsupportedMediaType(ServiceError):
@@ -22,20 +23,20 @@ class UnsupportedMediaType(ServiceError):
     title = "Unsupported media type"
 
 
-def _csv_rows(text: str, columns: list[str]) -> list[dict]:
+def _csv_rows(text: str, columns: list[str], optional: tuple[str, ...] = OPTIONAL) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        return _rows(reader, columns)
+        return _rows(reader, columns, optional)
     except csv.Error as e:  # e.g. a bare CR inside an unquoted field
         raise Unprocessable(f"the CSV cannot be read at line {reader.line_num}: {e}",
                             [{"line": reader.line_num, "detail": str(e)}]) from None
 
 
-def _rows(reader: csv.DictReader, columns: list[str]) -> list[dict]:
+def _rows(reader: csv.DictReader, columns: list[str], optional: tuple[str, ...] = OPTIONAL) -> list[dict]:
     header = reader.fieldnames or []
     expected = set(columns) | {"currency"}
-    missing = sorted(c for c in expected if c not in header and c != "description")
-    extra = sorted(set(header) - expected - {"description"})
+    missing = sorted(c for c in expected if c not in header and c not in optional)
+    extra = sorted(set(header) - expected - set(optional))
     if missing or extra:
         problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + \
                    ([f"unknown column(s) {', '.join(extra)}"] if extra else [])
@@ -47,6 +48,8 @@ def _rows(reader: csv.DictReader, columns: list[str]) -> list[dict]:
         for k, v in rec.items():
             if k is None:
                 row["_extra"] = v
+            elif k in CSV_MONEY and k in optional and not (v or "").strip():
+                continue  # an optional amount left empty: not given
             elif k in CSV_MONEY:
                 row[k] = {"amount": (v or "").strip(), "currency": (rec.get("currency") or "").strip()}
             elif k != "currency" and v not in (None, ""):
@@ -62,13 +65,14 @@ def _decode(data: bytes) -> str:
         raise Unprocessable("CSV must be UTF-8") from None
 
 
-def read_rows(columns: list[str], csv_file: bytes | None = None) -> tuple[list[dict], bool]:
+def read_rows(columns: list[str], csv_file: bytes | None = None,
+              optional: tuple[str, ...] = OPTIONAL) -> tuple[list[dict], bool]:
     """The raw rows of the request (or of an uploaded CSV file), and whether it was a batch (array or CSV)."""
     if csv_file is not None:
-        return _csv_rows(_decode(csv_file), columns), True
+        return _csv_rows(_decode(csv_file), columns, optional), True
     ctype = request.mimetype
     if ctype == "text/csv":
-        return _csv_rows(_decode(request.get_data()), columns), True
+        return _csv_rows(_decode(request.get_data()), columns, optional), True
     if ctype != "application/json":
         raise UnsupportedMediaType("send application/json (one object or an array) or text/csv, "
                                    f"not {ctype or 'nothing'}")
@@ -80,10 +84,11 @@ def read_rows(columns: list[str], csv_file: bytes | None = None) -> tuple[list[d
     raise Unprocessable("the body must be a JSON object or an array of objects")
 
 
-def load_rows(schema: ma.Schema, columns: list[str], csv_file: bytes | None = None) -> tuple[list[dict], bool]:
+def load_rows(schema: ma.Schema, columns: list[str], csv_file: bytes | None = None,
+              optional: tuple[str, ...] = OPTIONAL) -> tuple[list[dict], bool]:
     """Validate every row (of the request, or of `csv_file`, an uploaded file's bytes); raise one 422 naming
-    every bad field of every bad row, with its CSV line."""
-    raw, batch = read_rows(columns, csv_file)
+    every bad field of every bad row, with its CSV line. `optional`: CSV columns that may be left out."""
+    raw, batch = read_rows(columns, csv_file, optional)
     is_csv = csv_file is not None or request.mimetype == "text/csv"
     if not raw:
         raise Unprocessable("no rows")

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, currency_column, id_column, minor_units, utcnow
@@ -36,7 +47,7 @@ class CustodyBalanceRecord(_Reported, db.Model):
     __tablename__ = "custody_balances"
     __table_args__ = (
         UniqueConstraint("exchange_id", "as_of", "wallet"),
-        CheckConstraint("wallet IN ('hot','cold')", name="wallet"),
+        CheckConstraint("wallet IN ('hot','cold','other')", name="wallet"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
     )
 
@@ -77,6 +88,9 @@ class FixedOverheads(_Reported, db.Model):
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
     amount: Mapped[int] = minor_units()
     currency: Mapped[str] = currency_column()
+    # MiCA Art. 67(2): a firm in its first year reports projected overheads; Art. 67(3): items deducted
+    projected: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    deductions: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
 
 
 class ReserveBalanceRecord(_Reported, db.Model):

@@ -1,4 +1,5 @@
-"""Reporting API: volumes, custody balances and incidents; single, JSON array or CSV; all or nothing."""
+"""Reporting API: volumes, custody balances, incidents, reserve balances and fixed overheads; single, JSON array
+or CSV; all or nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from . import (
     service,
 )
 from .ingest import load_rows
-from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReportRevision, ReserveBalanceRecord
+from .models import (
+    CustodyBalanceRecord,
+    FixedOverheads,
+    IncidentRecord,
+    MonthlyVolume,
+    ReportRevision,
+    ReserveBalanceRecord,
+)
 from .schemas import (
     BatchResult,
     CustodyIn,
@@ -26,6 +34,9 @@ from .schemas import (
     IncidentIn,
     IncidentOut,
     IncidentPage,
+    OverheadsIn,
+    OverheadsOut,
+    OverheadsPage,
     ReportQuery,
     ReserveBalanceIn,
     ReserveBalanceOut,
@@ -76,7 +87,7 @@ def report_volumes():
 @bp.doc(**BATCH_BODY)
 @bp.response(200, BatchResult)
 def report_custody():
-    """Customer assets in custody per wallet (hot/cold) on a date.
+    """Customer assets in custody per kind of storage (hot, cold or other) on a date.
     One object, an array, or CSV (as_of,wallet,amount,currency)."""
     ex = _reporting_exchange()
     rows, batch = load_rows(CustodyIn(), ["as_of", "wallet", "amount"])
@@ -97,6 +108,26 @@ def report_reserve_balances():
     service.check_currency(rows, ex, ("amount",), batch)
     out = [service.record_reserve_balance(ex, r["as_of"], r["amount"], principal().actor) for r in rows]
     return _summary(out, ReserveBalanceOut)
+
+
+OVERHEADS_COLUMNS = ["fiscal_year", "amount"]
+OVERHEADS_OPTIONAL = ("projected", "deductions")
+
+
+@bp.route("/overheads", methods=["POST"])
+@requires("reports:write")
+@bp.doc(**BATCH_BODY)
+@bp.response(200, BatchResult)
+def report_overheads():
+    """Fixed overheads of a financial year (MiCA Art. 67(1)(b)): {"fiscal_year", "amount", "deductions"
+    (Art. 67(3), optional), "projected" (Art. 67(2) first-year projection, default false)}; an array; or CSV
+    (fiscal_year,amount,currency[,deductions][,projected]). A second report for a year is a correction."""
+    ex = _reporting_exchange()
+    rows, batch = load_rows(OverheadsIn(), OVERHEADS_COLUMNS, optional=OVERHEADS_OPTIONAL)
+    service.check_currency(rows, ex, ("amount",), batch)
+    out = [service.record_overheads(ex, r["fiscal_year"], r["amount"], principal().actor, r["projected"],
+                                    r.get("deductions")) for r in rows]
+    return _summary(out, OverheadsOut)
 
 
 @bp.route("/incidents", methods=["POST"])
@@ -169,7 +200,24 @@ def list_reserve_balances(q):
     return _listing(ReserveBalanceRecord, ReserveBalanceRecord.as_of, q)
 
 
-@bp.route("/<any(volume,custody,incident,reserve):kind>/<record_id>/history", methods=["GET"])
+@bp.route("/overheads", methods=["GET"])
+@requires("reports:read")
+@bp.arguments(ReportQuery, location="query")
+@bp.response(200, OverheadsPage)
+def list_overheads(q):
+    """Fixed overheads per financial year (from/to filter on the year's first day)."""
+    stmt = visible(FixedOverheads)
+    if "exchange" in q:
+        stmt = stmt.where(FixedOverheads.exchange_id == q["exchange"])
+    if "date_from" in q:
+        stmt = stmt.where(FixedOverheads.fiscal_year >= q["date_from"].year)
+    if "date_to" in q:
+        stmt = stmt.where(FixedOverheads.fiscal_year <= q["date_to"].year)
+    order = (FixedOverheads.exchange_id, FixedOverheads.fiscal_year, FixedOverheads.id)
+    return paginate(stmt.order_by(*order), q["page"], q["per_page"])
+
+
+@bp.route("/<any(volume,custody,incident,reserve,overheads):kind>/<record_id>/history", methods=["GET"])
 @requires("reports:read")
 @bp.response(200, RevisionList)
 def report_history(kind, record_id):

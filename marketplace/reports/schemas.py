@@ -8,6 +8,7 @@ from ..domain.money import Money
 from ..web.schemas import NonNegativeMoneySchema, PageQuery, Pattern, Strict, money_of, page_schema
 
 MONTH = Pattern(r"[0-9]{4}-(0[1-9]|1[0-2])", error="must be YYYY-MM")
+WALLETS = ("hot", "cold", "other")  # storage kinds (domain.rulesets.WALLETS): "other" is neither hot nor cold
 
 
 class VolumeIn(Strict):
@@ -18,13 +19,37 @@ class VolumeIn(Strict):
 
 class CustodyIn(Strict):
     as_of = ma.fields.Date(required=True)
-    wallet = ma.fields.String(required=True, validate=validate.OneOf(["hot", "cold"]))
+    wallet = ma.fields.String(required=True, validate=validate.OneOf(WALLETS),
+                              metadata={"description": "hot, cold or other storage (HK: other is neither)"})
     amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
 
 
 class ReserveBalanceIn(Strict):
     as_of = ma.fields.Date(required=True)
     amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+
+
+class OverheadsIn(Strict):
+    """A financial year's fixed overheads (MiCA Art. 67): the total expenses after distribution of profits and
+    the Art. 67(3) deductions from them; a firm in its first year of business reports its projected overheads
+    for its first 12 months (Art. 67(2)) under the year it began, with `projected` true."""
+
+    fiscal_year = ma.fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    amount = ma.fields.Nested(NonNegativeMoneySchema, required=True)
+    projected = ma.fields.Boolean(load_default=False,
+                                  metadata={"description": "projected overheads of the first 12 months (Art. 67(2))"})
+    deductions = ma.fields.Nested(NonNegativeMoneySchema, metadata={
+        "description": "Art. 67(3) items subtracted from the amount (profit-dependent bonuses, profit shares, "
+                       "discretionary variable pay, non-recurring expenses); in the amount's currency; default 0"})
+
+    @ma.validates_schema
+    def _deductions(self, data, **_):
+        amount, ded = data.get("amount"), data.get("deductions")
+        if isinstance(amount, Money) and isinstance(ded, Money):
+            if ded.currency != amount.currency:
+                raise ma.ValidationError({"deductions": ["must be in the amount's currency"]})
+            if ded > amount:
+                raise ma.ValidationError({"deductions": ["must not exceed the amount"]})
 
 
 class IncidentIn(Strict):
@@ -74,6 +99,13 @@ class ReserveBalanceOut(_ReportedOut):
     amount = money_of("amount")
 
 
+class OverheadsOut(_ReportedOut):
+    fiscal_year = ma.fields.Integer()
+    amount = money_of("amount")
+    projected = ma.fields.Boolean()
+    deductions = ma.fields.Function(lambda r: {"amount": str(r.deductions or 0), "currency": r.currency})
+
+
 class IncidentOut(_ReportedOut):
     occurred_on = ma.fields.Date()
     kind = ma.fields.String()
@@ -111,3 +143,4 @@ VolumePage = page_schema(VolumeOut, "VolumePage")
 CustodyPage = page_schema(CustodyOut, "CustodyPage")
 IncidentPage = page_schema(IncidentOut, "IncidentPage")
 ReserveBalancePage = page_schema(ReserveBalanceOut, "ReserveBalancePage")
+OverheadsPage = page_schema(OverheadsOut, "OverheadsPage")

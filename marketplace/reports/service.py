@@ -58,8 +58,11 @@ def _upsert(model, keys: dict, amount: Money, actor: str, **fields):
         db.session.add(row)
         db.session.flush()
         outcome = "created"
-    elif (row.amount, row.currency) != (amount.amount, amount.currency):
+    elif (row.amount, row.currency) != (amount.amount, amount.currency) or \
+            any(getattr(row, k) != v for k, v in fields.items()):
         row.amount, row.currency, row.recorded_by = amount.amount, amount.currency, actor
+        for k, v in fields.items():
+            setattr(row, k, v)
         row.revision += 1
         row.recorded_at = utcnow()
         outcome = "corrected"
@@ -95,8 +98,17 @@ def cash_held(exchange_id: str, on_or_before: date) -> ReserveBalanceRecord | No
                              .order_by(ReserveBalanceRecord.as_of.desc()).limit(1))
 
 
-def record_overheads(ex: Exchange, year: int, amount: Money, actor: str) -> FixedOverheads:
-    return _upsert(FixedOverheads, {"exchange_id": ex.org_id, "fiscal_year": year}, amount, actor)
+def record_overheads(ex: Exchange, year: int, amount: Money, actor: str, projected: bool = False,
+                     deductions: Money | None = None) -> FixedOverheads:
+    """A year's fixed overheads (MiCA Art. 67(1)(b)): projected for a first year of business (Art. 67(2)),
+    with the Art. 67(3) deductions (in the amount's currency, at most the amount)."""
+    ded = deductions.amount if deductions is not None else 0
+    if deductions is not None and deductions.currency != amount.currency:
+        raise Unprocessable("deductions must be in the amount's currency", {"deductions": ["wrong currency"]})
+    if ded > amount.amount:
+        raise Unprocessable("the deductions exceed the overheads", {"deductions": ["must not exceed the amount"]})
+    return _upsert(FixedOverheads, {"exchange_id": ex.org_id, "fiscal_year": year}, amount, actor,
+                   projected=bool(projected), deductions=ded)
 
 
 def record_incident(ex: Exchange, occurred_on: date, kind: str, loss: Money, compensated: Money, actor: str,
@@ -156,7 +168,8 @@ def facts_for(ex: Exchange) -> ExchangeFacts:
         custodians=tuple(Custodian(c.org_id, c.org.name, c.registration_status == "registered")
                          for c in ex.custodians),
         service_classes=tuple(int(c) for c in ex.service_classes.split(",") if c),
-        overheads=tuple(Overheads(r.fiscal_year, Money(r.amount, r.currency)) for r in rows(FixedOverheads)),
+        overheads=tuple(Overheads(r.fiscal_year, Money(r.amount, r.currency), bool(r.projected), r.deductions or 0)
+                        for r in rows(FixedOverheads)),
     )
 
 

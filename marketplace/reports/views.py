@@ -1,7 +1,7 @@
 """Portal pages of this feature (blueprint reports_pages): the same schemas, services and tenancy as its API.
 
 One page (GET /reports/) with, for each kind of report (reserve balance, monthly volume, custody balance,
-incident), a form for one entry, a CSV upload, and what is reported now:
+incident, fixed overheads), a form for one entry, a CSV upload, and what is reported now:
 
 - POST /reports/<kind>       one entry: the API's schema (`VolumeIn`, ...), amounts typed in major units
                              (`parse_amount`) in the reporting currency, then the API's service call;
@@ -34,8 +34,8 @@ from ..tenancy import get_visible, visible
 from ..web.pages import Failure, attempt, failure_of, load_form, page, signed_in
 from . import service
 from .ingest import MAX_ROWS, load_rows
-from .models import CustodyBalanceRecord, IncidentRecord, MonthlyVolume, ReserveBalanceRecord
-from .schemas import CustodyIn, IncidentIn, ReserveBalanceIn, VolumeIn
+from .models import CustodyBalanceRecord, FixedOverheads, IncidentRecord, MonthlyVolume, ReserveBalanceRecord
+from .schemas import CustodyIn, IncidentIn, OverheadsIn, ReserveBalanceIn, VolumeIn
 
 bp = Blueprint("reports_pages", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -44,7 +44,7 @@ PRODUCT_CLASS_NAMES = {"spot": _l("spot"), "derivatives": _l("derivatives"), "ma
 INCIDENT_KIND_NAMES = {"hack": _l("hack"), "insider_fraud": _l("insider fraud"),
                        "operational_failure": _l("operational failure"),
                        "custodian_failure": _l("custodian failure"), "other": _l("other")}
-WALLET_NAMES = {"hot": _l("hot"), "cold": _l("cold")}
+WALLET_NAMES = {"hot": _l("hot"), "cold": _l("cold"), "other": _l("other storage")}
 MAX_UPLOAD = 1024 * 1024  # bytes; the API's row limit (ingest.MAX_ROWS) applies too
 
 
@@ -65,6 +65,11 @@ def _incident(ex: Exchange, r: dict, actor: str):
                                    r.get("description"))
 
 
+def _overheads(ex: Exchange, r: dict, actor: str):
+    return service.record_overheads(ex, r["fiscal_year"], r["amount"], actor, r.get("projected", False),
+                                    r.get("deductions"))
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of report: the API's schema, CSV columns and service call (as in routes.py)."""
@@ -74,6 +79,7 @@ class Kind:
     fields: tuple[str, ...]  # the form's fields (money ones typed in major units)
     money: tuple[str, ...]
     record: Callable
+    optional: tuple[str, ...] = ("description",)  # CSV columns that may be left out (as the API's route)
 
 
 KINDS = {
@@ -85,9 +91,11 @@ KINDS = {
     "incident": Kind(IncidentIn, ["occurred_on", "kind", "loss", "compensated"],
                      ("occurred_on", "kind", "loss", "compensated", "description"), ("loss", "compensated"),
                      _incident),
+    "overheads": Kind(OverheadsIn, ["fiscal_year", "amount"], ("fiscal_year", "amount", "deductions", "projected"),
+                      ("amount", "deductions"), _overheads, ("projected", "deductions")),
 }
 KIND_NAMES = {"reserve": _l("reserve balance"), "volume": _l("monthly volume"), "custody": _l("custody balance"),
-              "incident": _l("incident")}
+              "incident": _l("incident"), "overheads": _l("fixed overheads")}
 
 
 def _exchange() -> Exchange:
@@ -118,6 +126,8 @@ def _reported(ex: Exchange) -> dict:
         "reserve": newest(ReserveBalanceRecord, ReserveBalanceRecord.as_of),
         "custody": newest(CustodyBalanceRecord, CustodyBalanceRecord.as_of),
         "incident": newest(IncidentRecord, IncidentRecord.occurred_on),
+        "overheads": db.session.scalars(visible(FixedOverheads).where(FixedOverheads.exchange_id == ex.org_id)
+                                        .order_by(FixedOverheads.fiscal_year.desc())).all(),
         "volume_months": sorted(months.items(), reverse=True)[:36],
         "volume_classes": classes,
         "volume_total_months": len(months),
@@ -135,7 +145,8 @@ def _page(failures: dict | None = None, values: dict | None = None, status: int 
         failures=failures or {}, values=values or {}, today=utcnow().date().isoformat(),
         product_classes=[(c, str(PRODUCT_CLASS_NAMES[c])) for c in PRODUCT_CLASSES],
         incident_kinds=[(k, str(INCIDENT_KIND_NAMES[k])) for k in INCIDENT_KINDS],
-        wallets=[("cold", str(WALLET_NAMES["cold"])), ("hot", str(WALLET_NAMES["hot"]))],
+        wallets=[("cold", str(WALLET_NAMES["cold"])), ("hot", str(WALLET_NAMES["hot"])),
+                 ("other", str(WALLET_NAMES["other"]))],
         max_rows=MAX_ROWS), status
 
 
@@ -158,7 +169,7 @@ def _refused(kind: str, failure: Failure, values: dict):
     return _page({kind: failure}, {kind: values}, status)
 
 
-@bp.route("/<any(reserve,volume,custody,incident):kind>", methods=["POST"])
+@bp.route("/<any(reserve,volume,custody,incident,overheads):kind>", methods=["POST"])
 @page("exchange")
 def report(kind):
     """One entry from the form."""
@@ -169,6 +180,9 @@ def report(kind):
         return _refused(kind, Failure(_("No rule-set is published for %(jurisdiction)s yet, so the reporting "
                                         "currency is not known.", jurisdiction=ex.jurisdiction)), values)
     raw = {k: v for k, v in values.items() if k not in spec.money}
+    if kind == "overheads":  # "projected" is a checkbox, sent only when ticked
+        values["projected"] = "true" if request.form.get("overheads-projected") else ""
+        raw = {k: v for k, v in values.items() if k not in spec.money and v != ""}
     extra, errors = {}, {}
     for name in spec.money:
         typed = values[name].strip()
@@ -201,7 +215,7 @@ def report(kind):
 
 def _load_csv(spec: Kind, body: bytes) -> list[dict]:
     """The rows of an uploaded file, read and validated by the API's own reader (ingest.load_rows)."""
-    rows, _batch = load_rows(spec.schema(), spec.columns, csv_file=body)
+    rows, _batch = load_rows(spec.schema(), spec.columns, csv_file=body, optional=spec.optional)
     return rows
 
 
@@ -229,7 +243,7 @@ def _record_all(spec: Kind, ex: Exchange, rows: list[dict], actor: str) -> list:
     return [spec.record(ex, r, actor) for r in rows]
 
 
-@bp.route("/<any(reserve,volume,custody,incident):kind>/csv", methods=["POST"])
+@bp.route("/<any(reserve,volume,custody,incident,overheads):kind>/csv", methods=["POST"])
 @page("exchange")
 def upload(kind):
     """A CSV file: all rows recorded, or none (each refusal named by its line)."""
@@ -244,7 +258,7 @@ def upload(kind):
                                       {field: [_("At most %(n)d bytes.", n=MAX_UPLOAD)]}), {})
     try:
         rows = _load_csv(spec, body)
-        service.check_currency(rows, ex, spec.money, True)
+        service.check_currency(rows, ex, tuple(m for m in spec.money if m != "deductions"), True)
         if kind == "volume":  # as the API's route: one row per month and class in a file
             service.check_one_row_per_month(rows)
     except (ServiceError, DomainError) as e:

@@ -1,4 +1,5 @@
-"""Rule-set API: list, get with digest, publish (regulator of the jurisdiction; immutable after)."""
+"""Rule-set API: list, get with digest and sourced-parameter count, compare two versions, publish (regulator of
+the jurisdiction; immutable after)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..tenancy import rule, visible
 from ..web.guard import acting_as, requires
 from . import service
 from .models import RuleSetVersion
-from .schemas import RuleSetDocument, RuleSetList, RuleSetOut, RuleSetQuery
+from .schemas import RuleSetDiffOut, RuleSetDiffQuery, RuleSetDocument, RuleSetList, RuleSetOut, RuleSetQuery
 
 bp = Blueprint("rulesets", __name__, url_prefix="/api/v1", description="Versioned rule-sets")
 
@@ -34,6 +35,19 @@ def list_rulesets(q):
     if "jurisdiction" in q:
         stmt = stmt.where(RuleSetVersion.jurisdiction == q["jurisdiction"])
     return {"items": db.session.scalars(stmt).all()}
+
+
+@bp.route("/rulesets/diff", methods=["GET"])
+@requires("registry:read")
+@bp.arguments(RuleSetDiffQuery, location="query")
+@bp.response(200, RuleSetDiffOut)
+def diff_rulesets(q):
+    """What changed from one published version to another: document fields, and parameters added, removed and
+    changed (in value, source or provisional flag), each with its entries and sources as published."""
+    rows = service.find_refs(**{"from": q["from_"], "to": q["to"]})
+    data = service.diff_as_dict(rows["from"], rows["to"])
+    data["from_"] = data.pop("from")
+    return data
 
 
 @bp.route("/rulesets/<ruleset_id>/versions/<version>", methods=["GET"])

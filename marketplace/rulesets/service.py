@@ -108,3 +108,51 @@ def diff(older: RuleSetVersion, newer: RuleSetVersion):
     from ..domain.rulesets import diff_documents
 
     return diff_documents(document_of(older), document_of(newer))
+
+
+def find_refs(**refs: str) -> dict[str, RuleSetVersion]:
+    """Published versions by ID@VERSION, keyed as given; one 422 naming every reference that is malformed
+    or not published."""
+    found, problems = {}, {}
+    for key, ref in refs.items():
+        rid, sep, version = (ref or "").partition("@")
+        if not sep or not rid or not version:
+            problems[key] = ["must be ID@VERSION, such as JP-FSA-2026@1"]
+            continue
+        row = db.session.scalar(select(RuleSetVersion).filter_by(ruleset_id=rid, version=version))
+        if row is None:
+            problems[key] = [f"no rule-set {ref} is published"]
+            continue
+        found[key] = row
+    if problems:
+        said = "; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items())
+        raise Unprocessable(f"name two published rule-set versions ({said})", problems)
+    return found
+
+
+def _entry(e: dict | None) -> dict | None:
+    from ..domain.rulesets import source_kind
+
+    return None if e is None else {**e, "sourced": source_kind(e.get("source")) == "sourced"}
+
+
+def diff_as_dict(older: RuleSetVersion, newer: RuleSetVersion) -> dict:
+    """The comparison as plain data (the API's and the CLI's answer): header fields, parameters added, removed
+    and changed with their entries (value, source, provisional, whether the source is sourced)."""
+    from ..domain.rulesets import sourced_count
+
+    d = diff(older, newer)
+    a, b = document_of(older), document_of(newer)
+
+    def ref(row: RuleSetVersion, doc: dict) -> dict:
+        return {"id": row.ruleset_id, "version": row.version, "digest": row.digest, "sourced": sourced_count(doc)}
+
+    return {
+        "from": ref(older, a), "to": ref(newer, b), "same": d.same,
+        "header": [{"field": f, "old": o, "new": n} for f, o, n in d.header],
+        "added": [{"name": c.name, "new": _entry(c.new)} for c in d.added],
+        "removed": [{"name": c.name, "old": _entry(c.old)} for c in d.removed],
+        "changed": [{"name": c.name, "parts": list(c.parts), "old": _entry(c.old), "new": _entry(c.new),
+                     "keys": [{"key": k, "old": o, "new": n} for k, o, n in c.keys]} for c in d.changed],
+        "unchanged": list(d.unchanged),
+    }

@@ -2,8 +2,9 @@
 
 Who receives an event (DESIGN 8, "Webhooks"): an organization it is about (`audience`), and a regulator
 of its jurisdiction (regulators receive every event there: this is how they are notified of issuances,
-revocations and shortfalls). An event without a jurisdiction (an insurer's rating is global) reaches the
-regulators that may see an organization it is about: those that admitted the insurer.
+revocations and shortfalls). Ratings and suspensions are per regulator, so they carry its jurisdiction. An
+event without a jurisdiction reaches the regulators that may see an organization it is about: those that
+admitted the insurer.
 A subscription receives the events recorded from its creation on; it is not sent the history before it.
 """
 

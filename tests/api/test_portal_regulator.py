@@ -15,6 +15,7 @@ from marketplace.auth.models import OAuthClient
 from marketplace.certificates.models import Certificate
 from marketplace.domain.rulesets import diff_documents
 from marketplace.extensions import db
+from marketplace.registry import service as registry
 from marketplace.registry.models import Custodian, Exchange, InsurerApproval, Organization, OrgHistory
 from marketplace.rulesets.models import RuleSetVersion
 from marketplace.rulesets.service import document_of
@@ -90,10 +91,10 @@ def test_an_organization_page_shows_standing_rating_and_history(portal, world):
     resp = portal("fsa").get(f"/registry/organizations/{tokio.id}")
     assert resp.status_code == 200
     text = text_of(resp)
-    assert "Status in JP Approved" in text and "Rating A" in text
-    assert "History of Tokio Mutual Cyber" in text and "Status in JP" in text
-    for jurisdiction in ("JP", "EU", "HK"):  # its standing with each regulator, as the API's approvals say
-        assert re.search(rf"{jurisdiction} .*? Approved", text)
+    assert "Status in JP Approved" in text and "Your rating (JP) A" in text  # the FSA's own rating (per regulator)
+    assert "History of Tokio Mutual Cyber" in text and "Status in JP" in text and "Rating in JP" in text
+    for jurisdiction in ("JP", "EU", "HK"):  # its standing and rating with each regulator, as the API's approvals say
+        assert re.search(rf"{jurisdiction} .*? Approved A ", text)
 
 
 # ---- insurers ----
@@ -207,19 +208,24 @@ def test_set_rating_with_a_reason_and_refuse_a_rating_off_the_scale(portal, worl
     path = f"/registry/organizations/{harbour.id}"
     resp = fsa.post(f"/registry/insurers/{harbour.id}/rating", {"rating": "A-", "reason": "new capital"}, page=path)
     assert resp.status_code == 302
-    assert _by_name("insurer", "Harbour Specialty Re").rating == "A-"
+    # ratings are per regulator: the FSA's rating (JP) changes; the rating asked for at admission and the
+    # SFC's rating (HK) stay as they were
+    assert registry.rating_in(harbour.id, "JP") == "A-" and registry.rating_in(harbour.id, "HK") == "BBB"
+    assert _by_name("insurer", "Harbour Specialty Re").rating == "BBB"
     last = db.session.scalars(select(OrgHistory).filter_by(org_id=harbour.id).order_by(OrgHistory.id.desc())).first()
-    assert (last.field, last.old_value, last.new_value, last.reason) == ("rating", "BBB", "A-", "new capital")
-    assert "The rating of Harbour Specialty Re is now A-" in text_of(fsa.get(path))
+    assert (last.field, last.jurisdiction, last.old_value, last.new_value, last.reason) == (
+        "rating", "JP", "BBB", "A-", "new capital")
+    assert "Your rating of Harbour Specialty Re in JP is now A-" in text_of(fsa.get(path))
 
     before = _counts()
     for bad in ({"rating": "Z"}, {"rating": ""}, {}):
         resp = fsa.post(f"/registry/insurers/{harbour.id}/rating", {**bad, "reason": "r"}, page=path)
         assert resp.status_code == 422 and _error_next_to(resp, "rating"), bad
-    assert _counts() == before and _by_name("insurer", "Harbour Specialty Re").rating == "A-"
+    assert _counts() == before and registry.rating_in(harbour.id, "JP") == "A-"
 
     resp = fsa.post(f"/registry/insurers/{harbour.id}/rating", {"rating": "unrated"}, page=path)
-    assert resp.status_code == 302 and _by_name("insurer", "Harbour Specialty Re").rating is None
+    assert resp.status_code == 302 and registry.rating_in(harbour.id, "JP") is None
+    assert registry.rating_in(harbour.id, "HK") == "BBB"
 
 
 # ---- exchanges and custodians ----
@@ -414,8 +420,9 @@ def test_an_admin_manages_its_own_clients_and_nobody_else_s(portal, world):
 # ---- rule-sets ----
 
 def _publish_jp_v2(world) -> dict:
+    """A version 3 built from version 1 (version 2 ships with the service), published through the API."""
     doc = document_of(db.session.scalar(select(RuleSetVersion).filter_by(ruleset_id="JP-FSA-2026", version="1")))
-    doc["version"] = "2"
+    doc["version"] = "3"
     doc["effective_from"] = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     params = doc["params"]
     params["custody_rates"] = {"value": {"cold": "0.01"}, "source": "WG report: the reserve targets cold wallets",
@@ -449,7 +456,7 @@ def test_rulesets_list_and_a_version_with_every_parameter_and_its_source(portal,
 def test_the_diff_of_two_versions_names_what_was_added_removed_and_changed(portal, world):
     _publish_jp_v2(world)
     c = portal("fsa")
-    resp = c.get("/rulesets/diff?from=JP-FSA-2026@1&to=JP-FSA-2026@2")
+    resp = c.get("/rulesets/diff?from=JP-FSA-2026@1&to=JP-FSA-2026@3")
     assert resp.status_code == 200
     text = text_of(resp)
     assert "Parameters added (1) Parameters added Parameter Value Source min_initial_term_days 365 Service proposal" \
@@ -461,10 +468,10 @@ def test_the_diff_of_two_versions_names_what_was_added_removed_and_changed(porta
     assert "Old source: Financial System Council WG report (2025-12-10): reserve against client assets" in text
     assert "New source: WG report: the reserve targets cold wallets" in text
     assert "New source: Revised source" in text and "Value unchanged." in text
-    assert re.search(r"Document fields changed .*version 1 2", text)
+    assert re.search(r"Document fields changed .*version 1 3", text)
     # the page's answer is the pure function's
     rows = {r.version: r for r in db.session.scalars(select(RuleSetVersion).filter_by(ruleset_id="JP-FSA-2026"))}
-    d = diff_documents(document_of(rows["1"]), document_of(rows["2"]))
+    d = diff_documents(document_of(rows["1"]), document_of(rows["3"]))
     assert [c.name for c in d.added] == ["min_initial_term_days"]
     assert [c.name for c in d.removed] == ["unregistered_custodian_loading"]
     assert [c.name for c in d.changed] == ["custody_rates", "max_insurer_share", "min_insurer_rating"]
@@ -493,12 +500,11 @@ def test_the_dashboard_counts_what_the_regulator_supervises(portal, world):
     assert "0 Insurers pending approval" in bafin and "0 Valid certificates" in bafin
 
 
-def test_supervision_is_a_clear_placeholder_with_links(portal, world):
-    resp = portal("fsa").get("/regulator/supervision")
+def test_supervision_shows_exposure_chart_and_the_scenario_form(portal, world):
+    resp = portal("fsa").get("/regulator/supervision")  # the page of issue 14 (more: test_supervision_api)
     assert resp.status_code == 200
     text = text_of(resp)
-    assert "Not available yet" in text and "arrives with its own issue" in text
-    assert 'href="/registry/"' in resp.get_data(as_text=True)
+    assert "Exposure by insurer" in text and "Run scenario" in text and "<svg" in resp.get_data(as_text=True)
 
 
 def test_the_regulator_pages_speak_japanese(portal, world):
@@ -511,4 +517,4 @@ def test_the_regulator_pages_speak_japanese(portal, world):
     assert "出典" in text_of(fsa.get("/rulesets/JP-FSA-2026/versions/1", headers=ja))
     assert "API クライアントを作成" in text_of(fsa.get("/auth/clients", headers=ja))
     assert "承認待ちの保険会社" in text_of(fsa.get("/regulator/", headers=ja))
-    assert "別の課題として提供される予定です" in text_of(fsa.get("/regulator/supervision", headers=ja))
+    assert "シナリオを実行" in text_of(fsa.get("/regulator/supervision", headers=ja))

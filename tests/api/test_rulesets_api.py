@@ -19,7 +19,8 @@ def canonical_digest(doc: dict) -> str:
 
 def test_list_and_get_with_digest(world):
     items = world.call("get", R, "sakura").json["items"]
-    assert [i["id"] for i in items] == ["EU-MiCA-67", "HK-SFC-VATP", "JP-FSA-2026"]
+    assert [(i["id"], i["version"]) for i in items] == [(r, v) for r in ("EU-MiCA-67", "HK-SFC-VATP", "JP-FSA-2026")
+                                                        for v in ("1", "2")]  # versions 1 and 2 are shipped
     assert world.call("get", f"{R}?jurisdiction=HK", "sakura").json["items"][0]["id"] == "HK-SFC-VATP"
     got = world.call("get", f"{R}/JP-FSA-2026/versions/1", "tokio").json
     assert got["document"] == shipped_document(JP)
@@ -29,7 +30,7 @@ def test_list_and_get_with_digest(world):
 
 def _v2(**changes):
     doc = copy.deepcopy(shipped_document(JP))
-    doc.update({"version": "2", "effective_from": (date.today() + timedelta(days=30)).isoformat(), **changes})
+    doc.update({"version": "3", "effective_from": (date.today() + timedelta(days=30)).isoformat(), **changes})
     return doc
 
 
@@ -38,7 +39,7 @@ def test_publish_new_version_then_immutable(world):
     assert r.status_code == 201 and r.json["digest"] == canonical_digest(_v2())
     again = world.call("post", R, "fsa", json=_v2(title="changed"))
     assert again.status_code == 409 and again.json["errors"][0]["pointer"] == "#/version"
-    assert world.call("get", f"{R}/JP-FSA-2026/versions/2", "fsa").json["document"]["title"] == _v2()["title"]
+    assert world.call("get", f"{R}/JP-FSA-2026/versions/3", "fsa").json["document"]["title"] == _v2()["title"]
 
 
 def test_publish_refusals_name_fields(world):

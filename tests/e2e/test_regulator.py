@@ -76,13 +76,13 @@ def test_fsa_creates_an_api_client_sees_the_secret_once_and_publishes_with_it(pa
     expect(page.get_by_role("button", name="Revoke Rule-set publisher")).to_be_visible()
     assert client_id in page.content() and secret not in page.content()
 
-    # the secret works: publish a second version of the JP rule-set through the API with it
+    # the secret works: publish a version 3 of the JP rule-set (2 ships with the service) through the API with it
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     token = page.request.post("/oauth/token", form={"grant_type": "client_credentials"},
                               headers={"Authorization": f"Basic {basic}"}).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     doc = page.request.get("/api/v1/rulesets/JP-FSA-2026/versions/1", headers=auth).json()["document"]
-    doc["version"] = "2"
+    doc["version"] = "3"
     doc["effective_from"] = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     doc["params"]["custody_rates"] = {"value": {"cold": "0.01"}, "provisional": True,
                                       "source": "Financial System Council WG report (2025-12-10): cold wallets"}
@@ -100,7 +100,7 @@ def test_fsa_creates_an_api_client_sees_the_secret_once_and_publishes_with_it(pa
     page.get_by_role("link", name="All rule-sets").click()
     page.get_by_role("link", name="Compare two versions").click()
     page.get_by_label("From version").select_option("JP-FSA-2026@1")
-    page.get_by_label("To version").select_option("JP-FSA-2026@2")
+    page.get_by_label("To version").select_option("JP-FSA-2026@3")
     page.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", name="Parameters removed (1)")).to_be_visible()
     changed = page.get_by_role("table", name="Parameters changed: old → new")
@@ -109,10 +109,16 @@ def test_fsa_creates_an_api_client_sees_the_secret_once_and_publishes_with_it(pa
     shot(page, "regulator-ruleset-diff")
 
 
-def test_supervision_is_a_placeholder_that_points_to_what_exists(page, live):
+def test_supervision_shows_exposure_and_runs_a_failure_scenario(page, live):
     sign_in(page, live, "fsa")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Supervision").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Supervision")
-    expect(page.get_by_text("arrives with its own issue")).to_be_visible()
-    page.get_by_role("link", name=re.compile("^Registry:")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Registry")
+    exposure = page.get_by_role("table", name=re.compile("Eligible offset per insurer"))
+    expect(exposure).to_contain_text("Tokio Mutual Cyber")
+    expect(page.locator("svg[role=img]").first).to_be_visible()  # the concentration chart
+    shot(page, "regulator-supervision")
+    page.get_by_label("Tokio Mutual Cyber").check()
+    page.get_by_role("button", name="Run scenario").click()
+    result = page.get_by_role("table", name="Each exchange's reserve after the failure, largest shortfall first")
+    expect(result).to_contain_text("Sakura Digital Exchange")
+    shot(page, "regulator-scenario")

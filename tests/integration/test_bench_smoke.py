@@ -19,3 +19,10 @@ def test_portal_bench_runs():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "exchange dashboard" in out.stdout and "verify page" in out.stdout and "p99 ms" in out.stdout
+
+
+def test_supervision_bench_runs():
+    out = subprocess.run([sys.executable, "bench/supervision.py", "20", "5"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "POST /api/v1/supervision/scenarios" in out.stdout and "target < 2 s" in out.stdout

@@ -20,15 +20,17 @@ def run(app, *args):
 def test_bootstrap_is_idempotent(app):
     first = run(app, "bootstrap")
     assert first.exit_code == 0, first.output
-    assert "rule-sets published: 3 new" in first.output and "created" in first.output
+    # three rule-sets, versions 1 and 2
+    assert "rule-sets published: 6 new" in first.output and "created" in first.output
     second = run(app, "bootstrap")
     assert "rule-sets published: 0 new" in second.output and "already exists" in second.output
 
 
-def test_rulesets_lists_three_with_digests(demo):
+def test_rulesets_lists_both_versions_of_three_with_digests(demo):
     out = run(demo, "rulesets", "--json")
     rows = json.loads(out.output)
-    assert [r["id"] for r in rows] == ["EU-MiCA-67", "HK-SFC-VATP", "JP-FSA-2026"]
+    assert sorted((r["id"], r["version"]) for r in rows) == [
+        (i, v) for i in ("EU-MiCA-67", "HK-SFC-VATP", "JP-FSA-2026") for v in ("1", "2")]
     assert all(r["digest"].startswith("sha256:") and len(r["digest"]) == 71 for r in rows)
     table = run(demo, "rulesets").output
     assert all(r["digest"] in table for r in rows)

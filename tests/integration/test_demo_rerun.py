@@ -44,7 +44,7 @@ def test_reload_after_every_kind_of_use_changes_nothing(app):
     usd = db.session.scalar(select(Policy).filter_by(number="TMC-USD-0042"))
     policies.cancel(usd, date(2027, 4, 30), date(2026, 12, 1), "user", "moved to another insurer")
     tokio = db.session.scalar(select(models.Organization).filter_by(name="Tokio Mutual Cyber"))
-    registry.set_rating(tokio, "BBB", "user")
+    registry.set_rating(tokio, registry.find_regulator("JP"), "BBB", "user")
     reports.record_volume(ex, date(2026, 6, 1), "spot", Money(1, "JPY"), "user")
     obligations.compute(ex, "2027-Q1", "user")
     db.session.commit()
@@ -58,7 +58,7 @@ def test_reload_after_every_kind_of_use_changes_nothing(app):
 
     assert snapshot() == before
     assert obligations.latest(ex_id, "2027-Q1").revision == revision
-    assert db.session.get(models.Organization, tokio_id).rating == "BBB"
+    assert registry.rating_in(tokio_id, "JP") == "BBB"  # the JP regulator's rating, as the user left it
     assert db.session.scalar(select(Policy.status).filter_by(number="TMC-USD-0042")) != "active"
 
 

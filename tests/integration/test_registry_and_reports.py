@@ -69,8 +69,8 @@ def test_status_and_rating_history(app):
     ins = registry.create_org("insurer", "Ins", None, "t")
     registry.set_insurer_status(ins, fsa, "pending", "alice")
     registry.set_insurer_status(ins, fsa, "approved", "bob", "capital checked")
-    registry.set_rating(ins, "A", "bob")
-    registry.set_rating(ins, "A-", "carol", "downgrade")
+    registry.set_rating(ins, fsa, "A", "bob")
+    registry.set_rating(ins, fsa, "A-", "carol", "downgrade")
     assert registry.approved_jurisdictions(ins.id) == frozenset({"JP"})
     registry.set_insurer_status(ins, fsa, "suspended", "dave")
     assert registry.approved_jurisdictions(ins.id) == frozenset()
@@ -79,8 +79,11 @@ def test_status_and_rating_history(app):
         ("created", None, "insurer", "t"), ("status:JP", None, "pending", "alice"),
         ("status:JP", "pending", "approved", "bob"), ("rating", None, "A", "bob"),
         ("rating", "A", "A-", "carol"), ("status:JP", "approved", "suspended", "dave")]
+    # ratings are per regulator: the change is the JP regulator's, recorded with its jurisdiction
+    assert {h.jurisdiction for h in hist if h.field != "created"} == {"JP"}
+    assert registry.rating_in(ins.id, "JP") == "A-" and ins.rating is None  # no admission rating asked for
     with pytest.raises(Unprocessable):
-        registry.set_rating(ins, "Z+", "x")
+        registry.set_rating(ins, fsa, "Z+", "x")
 
 
 def test_demo_load_is_idempotent(app):
@@ -105,4 +108,4 @@ def test_demo_load_is_idempotent(app):
     assert db.session.query(Offering).count() == 3 and db.session.query(Policy).count() == 3
     assert db.session.query(models.Allocation).count() == 3
     assert first["monthly_volumes"] == 24 * (3 + 1 + 1)
-    assert first["ruleset_versions"] == 3
+    assert first["ruleset_versions"] == 6  # versions 1 and 2 of three rule-sets

@@ -118,7 +118,7 @@ def test_every_event_type_reaches_the_right_organizations_and_nobody_else(demo):
         ok(w.call("post", f"{R}/policies/{pid}/cancel", "tokio", json={"effective_on": effective}))
         old = register_policy(w, "WH-JP-OLD", term_start="2024-01-01", term_end="2025-12-31")
         ok(w.call("post", f"{R}/policies/{old}/lapse", "tokio"))
-        # the regulator: approve a pending insurer, suspend another, change a rating (global: no jurisdiction)
+        # the regulator: approve a pending insurer, suspend another, change its own rating (per regulator: JP only)
         ok(w.call("post", f"{R}/insurers/{w.org('nova').id}/approve", "fsa", json={}))
         ok(w.call("post", f"{R}/insurers/{w.org('harbour').id}/suspend", "fsa", json={"reason": "capital"}))
         ok(w.call("post", f"{R}/insurers/{w.org('tokio').id}/rating", "fsa", json={"rating": "AA"}))
@@ -155,7 +155,7 @@ def test_every_event_type_reaches_the_right_organizations_and_nobody_else(demo):
         assert {"sakura", "tokio", "fsa"} in by_type["policy.bound"]
         assert by_type["insurer.approved"] == [{"nova", "fsa"}]
         assert by_type["insurer.suspended"] == [{"harbour", "fsa"}]
-        assert by_type["insurer.rating_changed"] == [{"tokio", "fsa", "bafin", "sfc"}]
+        assert by_type["insurer.rating_changed"] == [{"tokio", "fsa"}]  # the JP regulator's rating: JP's event
         assert {"victoria", "sfc"} in by_type["obligation.computed"]
         assert all("fsa" in who and "sakura" in who for who in by_type["reserve.shortfall"] + by_type[
             "certificate.revoked"] + by_type["certificate.issued"] if "victoria" not in who)
