@@ -107,18 +107,3 @@ def test_fsa_creates_an_api_client_sees_the_secret_once_and_publishes_with_it(pa
     expect(changed.get_by_role("row", name=re.compile("custody_rates"))).to_contain_text("hot: 0.01 → —")
     expect(changed).to_contain_text("New source: Financial System Council WG report (2025-12-10): cold wallets")
     shot(page, "regulator-ruleset-diff")
-
-
-def test_supervision_shows_exposure_and_runs_a_failure_scenario(page, live):
-    sign_in(page, live, "fsa")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Supervision").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Supervision")
-    exposure = page.get_by_role("table", name=re.compile("Eligible offset per insurer"))
-    expect(exposure).to_contain_text("Tokio Mutual Cyber")
-    expect(page.locator("svg[role=img]").first).to_be_visible()  # the concentration chart
-    shot(page, "regulator-supervision")
-    page.get_by_label("Tokio Mutual Cyber").check()
-    page.get_by_role("button", name="Run scenario").click()
-    result = page.get_by_role("table", name="Each exchange's reserve after the failure, largest shortfall first")
-    expect(result).to_contain_text("Sakura Digital Exchange")
-    shot(page, "regulator-scenario")
