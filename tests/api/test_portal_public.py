@@ -233,7 +233,8 @@ def test_japanese(world):
     assert verdict(r) == "有効" and "本サービスの署名" in text_of(r) and "合格" in text_of(r)
     assert "￥5,883,337,500" in text_of(r) or "¥5,883,337,500" in text_of(r)
     body = c.get("/verify", headers={"Accept-Language": "ja"}).get_data(as_text=True)
-    assert '<label for="certificate">証明書</label>' in body and "ファイル（JWS、バンドルJSONまたはPDF）" in body
+    assert '<label for="certificate">証明書 (Certificate)</label>' in body  # the contract's name kept (DESIGN 7)
+    assert "ファイル（JWS、バンドルJSONまたはPDF）" in body
 
 
 def test_home_says_what_this_is_and_links_to_verify_and_sign_in(world):
