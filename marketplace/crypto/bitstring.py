@@ -4,6 +4,7 @@ Bit 0 is the most significant bit of the first byte."""
 from __future__ import annotations
 
 import gzip
+import threading
 
 from .b64 import b64u, unb64u
 
@@ -15,7 +16,20 @@ def encode(bits: bytes) -> str:
 def decode(encoded: str) -> bytes:
     if not isinstance(encoded, str) or not encoded.startswith("u"):
         raise ValueError("encodedList must be multibase base64url ('u' prefix)")
-    return gzip.decompress(unb64u(encoded[1:]))
+    bits = _DECODED.get(encoded)
+    if bits is None:
+        bits = gzip.decompress(unb64u(encoded[1:]))
+        if len(bits) <= MAX_CACHED_BITS:  # a batch shares a few lists; a hostile huge one is not kept
+            with _LOCK:  # threads of one worker share the cache
+                if len(_DECODED) >= 8:
+                    _DECODED.pop(next(iter(_DECODED)))
+                _DECODED[encoded] = bits
+    return bits
+
+
+MAX_CACHED_BITS = 1 << 20  # bytes of decoded list (8 Mi entries); the service's lists are 16 KiB
+_LOCK = threading.Lock()
+_DECODED: dict[str, bytes] = {}  # encodedList -> decoded bits, oldest first (bytes are immutable)
 
 
 def get(bits: bytes, index: int) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..domain import jsontext
 from .b64 import b64u, unb64u
 from .keys import KeyPair, verify_signature
 
 MAX_JWS_BYTES = 256 * 1024
+MAX_SHARED_BYTES = 32 * 1024  # parse_shared keeps at most 64 documents this large (a status list is ~1 KiB)
 MAX_DEPTH = 64  # a certificate nests about 5 deep; refuse before json recurses
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -62,6 +64,13 @@ def _part(text: str, name: str):
         raise JWSError(f"the {name} is not base64url") from None
 
 
+@lru_cache(maxsize=64)
+def _header(text: str):
+    """A protected header, decoded once per distinct text: every document one key signs has the same one.
+    Callers get a copy (parse() returns a fresh dict), so the cached value is never changed."""
+    return _part(text, "header")
+
+
 def parse(token: object) -> Parsed:
     """Split and decode a compact JWS without trusting it. Raises JWSError with the reason."""
     if not isinstance(token, str):
@@ -72,7 +81,9 @@ def parse(token: object) -> Parsed:
     parts = token.split(".")
     if len(parts) != 3:
         raise JWSError("a compact JWS has three dot-separated parts")
-    header, payload = _part(parts[0], "header"), _part(parts[1], "payload")
+    header = _header(parts[0]) if len(parts[0]) <= 512 else _part(parts[0], "header")
+    header = dict(header) if isinstance(header, dict) else header
+    payload = _part(parts[1], "payload")
     try:
         signature = unb64u(parts[2])
     except ValueError:
@@ -92,3 +103,16 @@ def parse(token: object) -> Parsed:
     if len(signature) != 64:
         raise JWSError("an Ed25519 signature is 64 bytes")
     return Parsed(header, payload, (parts[0] + "." + parts[1]).encode("ascii"), signature)
+
+
+def parse_shared(token: object) -> Parsed:
+    """parse() for a document many certificates share (a status list, an insurer's attestation): decoded
+    once per distinct text. Same answers and errors as parse(); the payload is shared, so read it only."""
+    if isinstance(token, str) and len(token) <= MAX_SHARED_BYTES:
+        return _parse_cached(token)
+    return parse(token)
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(token: str) -> Parsed:
+    return parse(token)

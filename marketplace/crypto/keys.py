@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,8 +39,17 @@ def public_key(jwk: dict) -> Ed25519PublicKey:
         raise KeyError_("the key must be an OKP JWK with crv Ed25519")
     if "d" in jwk:
         raise KeyError_("send the public key only (no 'd')")
+    x = jwk.get("x", "")
+    if not isinstance(x, str):
+        raise KeyError_("x is not base64url")
+    return _public_key_from_x(x) if len(x) <= 64 else _public_key_from_x.__wrapped__(x)
+
+
+@lru_cache(maxsize=1024)
+def _public_key_from_x(x: str) -> Ed25519PublicKey:
+    """Decoded once per distinct x (a batch verifies many documents with the same few keys); immutable."""
     try:
-        raw = unb64u(jwk.get("x", ""))
+        raw = unb64u(x)
     except (ValueError, TypeError):
         raise KeyError_("x is not base64url") from None
     if len(raw) != 32:

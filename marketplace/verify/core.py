@@ -44,6 +44,18 @@ class Result:
         return {"valid": self.valid, "checks": self.checks}
 
 
+def verdict(result: Result) -> str:
+    """One word for a result, as the verify page leads with it: "valid"; "revoked" when the signature
+    holds and the revocation check says revoked; otherwise "invalid"."""
+    if result.valid:
+        return "valid"
+    by_name = {c["name"]: c for c in result.checks}
+    revocation = by_name.get("revocation", {})
+    signed = bool(by_name.get("signature", {}).get("ok"))
+    revoked = signed and revocation.get("ok") is False and str(revocation.get("detail", "")).startswith("revoked")
+    return "revoked" if revoked else "invalid"
+
+
 def unreadable(reason: str) -> Result:
     """Every check failed, the first with the reason: for input that is not a certificate at all."""
     res = Result()
@@ -164,7 +176,7 @@ def _attestations(subject: dict, insurer_jwks: dict) -> tuple[bool, str]:
 
 def _attestation(entry: dict, subject: dict, insurer_jwks: dict) -> list[str]:
     try:
-        att = jws.parse(entry["attestation"])
+        att = jws.parse_shared(entry["attestation"])
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
     urn = entry["insurer"]["id"]

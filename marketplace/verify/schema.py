@@ -46,7 +46,7 @@ def text(limit: int = 200, pattern: re.Pattern | None = None, hint: str = "", st
             return f"must be a string, not {kind(v)}"
         if not 0 < len(v) <= limit:
             return f"must be 1 to {limit} characters"
-        bad = CONTROL.search(v) if strict else "\x00" in v
+        bad = (not v.isprintable() and CONTROL.search(v)) if strict else "\x00" in v  # printable: no controls
         if bad:
             return "must not contain control characters" if strict else "must not contain NUL"
         if pattern is not None and not pattern.fullmatch(v):
@@ -85,12 +85,22 @@ AMOUNT = text(31, INT, "a string of non-negative integer minor units")
 CURRENCY = text(3, re.compile(r"[A-Z]{3}"), "a three-letter currency code")
 HTTP_URL = text(2048, URL, "an http(s) URL")
 FREE = text(strict=False)
+TEXT = text()
+URL_TEXT = text(2048)
+URN_UUID = text(100, re.compile(r"urn:uuid:[0-9A-Za-z-]+"), "urn:uuid:<id>")
+STATUS_ID = text(2100)
+ENTRY_TYPE = const("BitstringStatusListEntry")
+REVOCATION = const("revocation")
+LIST_INDEX = text(9, re.compile(r"[0-9]+"), "a string of at most 9 decimal digits")
+RULESET_TEXT = text(100, strict=False)
+DIGEST = text(71, re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<64 hex digits>")
+ATTESTATION = text(64 * 1024)
 
 
 def _strings(v) -> str | None:
     if not isinstance(v, list) or not v or len(v) > 20:
         return f"must be a list of 1 to 20 strings, not {kind(v)}"
-    return next((f"[{i}] {p}" for i, x in enumerate(v) if (p := text(2048)(x))), None)
+    return next((f"[{i}] {p}" for i, x in enumerate(v) if (p := URL_TEXT(x))), None)
 
 
 def _context(v) -> str | None:
@@ -119,7 +129,7 @@ def problems(cred: dict) -> Problems:
     out = Problems()
     out.need(DOC, "@context", cred, "@context", _context)
     out.need(DOC, "type", cred, "type", _type)
-    out.need(("revocation",), "id", cred, "id", text(100, re.compile(r"urn:uuid:[0-9A-Za-z-]+"), "urn:uuid:<id>"))
+    out.need(("revocation",), "id", cred, "id", URN_UUID)
     out.need(DOC, "issuer", cred, "issuer", HTTP_URL)
     out.need(("validity_period",), "validFrom", cred, "validFrom", TIME)
     out.need(("validity_period",), "validUntil", cred, "validUntil", TIME)
@@ -127,34 +137,35 @@ def problems(cred: dict) -> Problems:
         _subject(out, cred["credentialSubject"])
     if out.need(("revocation",), "credentialStatus", cred, "credentialStatus", obj):
         st, p = cred["credentialStatus"], "credentialStatus."
-        out.need(("revocation",), p + "id", st, "id", text(2100))
-        out.need(("revocation",), p + "type", st, "type", const("BitstringStatusListEntry"))
-        out.need(("revocation",), p + "statusPurpose", st, "statusPurpose", const("revocation"))
-        out.need(("revocation",), p + "statusListIndex", st, "statusListIndex",
-                 text(9, re.compile(r"[0-9]+"), "a string of at most 9 decimal digits"))
+        out.need(("revocation",), p + "id", st, "id", STATUS_ID)
+        out.need(("revocation",), p + "type", st, "type", ENTRY_TYPE)
+        out.need(("revocation",), p + "statusPurpose", st, "statusPurpose", REVOCATION)
+        out.need(("revocation",), p + "statusListIndex", st, "statusListIndex", LIST_INDEX)
         out.need(("revocation",), p + "statusListCredential", st, "statusListCredential", HTTP_URL)
     return out
 
 
+def _coverage(v) -> str | None:
+    return None if isinstance(v, list) and len(v) <= MAX_COVERAGE \
+        else f"must be a list of at most {MAX_COVERAGE} entries, not {kind(v)}"
+
+
 def _subject(out: Problems, s: dict) -> None:
     p = "credentialSubject."
-    out.need(("insurer_attestations",), p + "id", s, "id", text())
+    out.need(("insurer_attestations",), p + "id", s, "id", TEXT)
     for key in ("name", "licenseNumber", "jurisdiction"):
         out.need(DOC, p + key, s, key, FREE)
     if out.need(DOC, p + "period", s, "period", obj):
         for key in ("start", "end"):
             out.need(DOC, f"{p}period.{key}", s["period"], key, DATE)
     if out.need(DOC, p + "ruleset", s, "ruleset", obj):
-        out.need(DOC, p + "ruleset.id", s["ruleset"], "id", text(100, strict=False))
-        out.need(DOC, p + "ruleset.version", s["ruleset"], "version", text(100, strict=False))
-        out.need(DOC, p + "ruleset.digest", s["ruleset"], "digest",
-                 text(71, re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<64 hex digits>"))
+        out.need(DOC, p + "ruleset.id", s["ruleset"], "id", RULESET_TEXT)
+        out.need(DOC, p + "ruleset.version", s["ruleset"], "version", RULESET_TEXT)
+        out.need(DOC, p + "ruleset.digest", s["ruleset"], "digest", DIGEST)
     out.need(("amounts",), p + "currency", s, "currency", CURRENCY)
     for key in ("obligation", "insuranceOffset", "netReserveRequired"):
         out.need(("amounts",), p + key, s, key, AMOUNT)
-    coverage_rule = lambda v: None if isinstance(v, list) and len(v) <= MAX_COVERAGE \
-        else f"must be a list of at most {MAX_COVERAGE} entries, not {kind(v)}"  # noqa: E731
-    if not out.need(SUBJECT, p + "coverage", s, "coverage", coverage_rule):
+    if not out.need(SUBJECT, p + "coverage", s, "coverage", _coverage):
         return
     for i, entry in enumerate(s["coverage"]):
         at = f"{p}coverage[{i}]"
@@ -162,12 +173,12 @@ def _subject(out: Problems, s: dict) -> None:
             continue
         out.need(POLICY, at + ".policyNumber", entry, "policyNumber", FREE)
         if out.need(POLICY, at + ".insurer", entry, "insurer", obj):
-            out.need(POLICY, at + ".insurer.id", entry["insurer"], "id", text())
+            out.need(POLICY, at + ".insurer.id", entry["insurer"], "id", TEXT)
             out.need(DOC, at + ".insurer.name", entry["insurer"], "name", FREE)
         out.need(("insurer_attestations",), at + ".currency", entry, "currency", CURRENCY)
         out.need(("insurer_attestations",), at + ".allocated", entry, "allocated", AMOUNT)
         out.need(("amounts",), at + ".eligibleOffset", entry, "eligibleOffset", AMOUNT)
-        out.need(POLICY, at + ".attestation", entry, "attestation", text(64 * 1024))
+        out.need(POLICY, at + ".attestation", entry, "attestation", ATTESTATION)
 
 
 def summary(found: list[str], shown: int = 3) -> str:

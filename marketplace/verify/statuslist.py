@@ -63,7 +63,7 @@ def check(status_list, entry: dict, index: int, pkeys: dict, now: datetime, allo
     if not status_list:
         return False, UNKNOWN + "no status list was given (it could not be read or fetched)"
     try:
-        sl = jws.parse(status_list)
+        sl = jws.parse_shared(status_list)
     except jws.JWSError as e:
         return False, UNKNOWN + f"the status list credential is unusable: {e}"
     key = pkeys.get(sl.kid) if sl.kid else None

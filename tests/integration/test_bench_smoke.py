@@ -32,12 +32,12 @@ def test_supervision_bench_runs():
 
 
 def test_http_bench_runs():
-    """bench/http.py at a tiny scale, a second per route, in a database of its own next to TEST_DATABASE_URL's
+    """bench/http_load.py at a tiny scale, a second per route, in a database of its own next to TEST_DATABASE_URL's
     (created and dropped by the bench); with wrk when installed, else its Python client."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         pytest.skip("PostgreSQL not configured (TEST_DATABASE_URL unset); .ci/run always sets it")
-    out = subprocess.run([sys.executable, "bench/http.py", "--seconds", "1", "--exchanges", "6", "--insurers", "3",
+    out = subprocess.run([sys.executable, "bench/http_load.py", "--seconds", "1", "--exchanges", "6", "--insurers", "3",
                           "--offerings", "30", "--policies", "30", "--certificates", "30", "--next-to", url],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -19,7 +19,7 @@ exchange's obligation: each supersedes the previous one). Load generator: Debian
 script per route for method, body and headers) when /usr/bin/wrk exists; otherwise a Python client with
 a note (install: apt-get install -y wrk), which may then be the bottleneck. The client shares the machine.
 
-Run: .venv/bin/python bench/http.py [--seconds 20] [--exchanges 1000] [--insurers 50] [--offerings 100000]
+Run: .venv/bin/python bench/http_load.py [--seconds 20] [--exchanges 1000] [--insurers 50] [--offerings 100000]
        [--policies 100000] [--certificates 100000] [--connections 8] [--database-url URL | --next-to URL]
      --database-url: use that (empty or disposable!) database as is: its schema is dropped and migrated.
      Default: a fresh database mp_http_<pid> next to --next-to (default postgresql://postgres@127.0.0.1/postgres,
