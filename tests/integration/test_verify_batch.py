@@ -4,43 +4,21 @@ certificate is valid, 1 when any is not, 2 (one line, no traceback) when DIR is 
 
 import io
 import json
-import os
-import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 
-from marketplace.crypto import jws
-from tests.unit.certs import World
-
-MP = Path(sys.executable).parent / "marketplace"
-
-
-def stamp(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.verify_cli import bundle, current_world, run_verify, status_list
 
 
 @pytest.fixture(scope="module")
 def w():
-    world = World()
-    now = datetime.now(UTC)
-    world.credential["validFrom"], world.credential["validUntil"] = stamp(now - timedelta(days=1)), \
-        stamp(now + timedelta(days=30))
-    return world
+    return current_world()
 
 
 def fresh_list(w, revoked=False) -> str:
     """A status list signed just now with a 5-minute ttl: fresh, so revocation can pass or say revoked."""
-    body = {**jws.parse(w.status_list(revoked)).payload, "validFrom": stamp(datetime.now(UTC)), "ttl": 300_000}
-    return jws.sign(body, w.platform, "vc+jwt")
-
-
-def bundle(w, token=None, revoked=False) -> dict:
-    token = token or w.token()
-    return {"certificate": token, "receipt": w.receipt(token), "logKey": w.log_key, "platformJwks": w.jwks(),
-            "insurerJwks": w.insurer_jwks(), "statusListCredential": fresh_list(w, revoked)}
+    return status_list(w, datetime.now(UTC), revoked=revoked)
 
 
 def pdf_with(doc: dict) -> bytes:
@@ -55,11 +33,7 @@ def pdf_with(doc: dict) -> bytes:
 
 
 def mp(cwd, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL"))}
-    out = subprocess.run([str(MP), "verify", *args], capture_output=True, text=True, errors="replace", env=env,
-                         cwd=cwd, timeout=120)
-    assert "Traceback" not in out.stderr + out.stdout, out.stderr
-    return out
+    return run_verify(cwd, *args)
 
 
 @pytest.fixture

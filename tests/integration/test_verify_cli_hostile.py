@@ -4,42 +4,18 @@ exit 0 valid, 1 invalid, 2 unusable, one line on stderr, never a traceback; stal
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from marketplace.crypto import jws
 from marketplace.crypto.keys import KeyPair
-from tests.unit.certs import World
 from tests.unit.hostile import deep, mutate, raw_token
-
-MP = Path(sys.executable).parent / "marketplace"
-
-
-def stamp(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.verify_cli import MP, bundle, current_world, run_verify, stamp, status_list
 
 
 @pytest.fixture(scope="module")
 def w():
-    world = World()
-    now = datetime.now(UTC)
-    world.credential["validFrom"], world.credential["validUntil"] = stamp(now - timedelta(days=1)), \
-        stamp(now + timedelta(days=30))
-    return world
-
-
-def status_list(w, fetched: datetime, key=None, **extra) -> str:
-    body = {**jws.parse(w.status_list()).payload, "validFrom": stamp(fetched), "ttl": 300_000, **extra}
-    return jws.sign(body, key or w.platform, "vc+jwt")
-
-
-def bundle(w, token=None, **members) -> dict:
-    token = token or w.token()
-    return {"certificate": token, "receipt": w.receipt(token), "logKey": w.log_key, "platformJwks": w.jwks(),
-            "insurerJwks": w.insurer_jwks(), "statusListCredential": status_list(w, datetime.now(UTC)), **members}
+    return current_world()
 
 
 def mp(tmp_path, *args, content=None, name="input.json"):
@@ -51,11 +27,7 @@ def mp(tmp_path, *args, content=None, name="input.json"):
         else:
             path.write_text(content if isinstance(content, str) else json.dumps(content))
         args = (str(path), *args)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL"))}
-    out = subprocess.run([str(MP), "verify", *args], capture_output=True, text=True, errors="replace", env=env,
-                         cwd=tmp_path, timeout=60)
-    assert "Traceback" not in out.stderr + out.stdout, out.stderr
-    return out
+    return run_verify(tmp_path, *args, timeout=60)
 
 
 def unusable(out, words: str) -> None:
