@@ -14,10 +14,12 @@ status-list slots, filling status lists as issuance would) -- issuing 100,000 th
 longer than the whole bench; the certificates the issuance route makes during the run are real.
 
 Routes: GET /healthz (baseline), POST /api/v1/verify (the demo's valid certificate), GET /api/v1/offerings
-(exchange token), GET /api/v1/obligations/{id}/offset, POST /api/v1/certificates (issuance, the demo
-exchange's obligation: each supersedes the previous one). Load generator: Debian's wrk (compiled, a Lua
-script per route for method, body and headers) when /usr/bin/wrk exists; otherwise a Python client with
-a note (install: apt-get install -y wrk), which may then be the bottleneck. The client shares the machine.
+(exchange token), GET /api/v1/obligations/{id}/offset, POST /api/v1/certificates (issuance, cycling
+through ISSUERS bench exchanges, each with its own token: each issuance supersedes that exchange's
+previous certificate, and its answer carries the log receipt from the sequencer's batch). Load generator:
+Debian's wrk (compiled, a Lua script per route for method, body and headers) when /usr/bin/wrk exists;
+otherwise a Python client with a note (install: apt-get install -y wrk), which may then be the bottleneck.
+The client shares the machine.
 
 Run: .venv/bin/python bench/http_load.py [--seconds 20] [--exchanges 1000] [--insurers 50] [--offerings 100000]
        [--policies 100000] [--certificates 100000] [--connections 8] [--database-url URL | --next-to URL]
@@ -37,6 +39,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import base64
 import http.client
+import itertools
 import json
 import os
 import secrets
@@ -63,6 +66,7 @@ JURIS = (("JP", "JPY"), ("EU", "EUR"), ("HK", "HKD"))
 PERILS = ["theft_hack", "insider_fraud", "operational_failure", "custodian_failure", "business_disruption"]
 RATINGS = ("AAA", "AA", "A+", "A", "A-", "BBB")
 BATCH = 5000
+ISSUERS = 100  # exchanges the issuance route cycles through, each with its own client and token
 
 
 def free_port() -> int:
@@ -190,8 +194,16 @@ def load_world(a) -> dict:
     for name, org in (("exchange", sakura.org),):
         client, secret = auth.create_client(org, "bench", None, "bench")
         clients[name] = (client.client_id, secret)
+    # the issuers: distinct exchanges (each issuance supersedes that exchange's previous certificate)
+    issuers = []
+    for e, o in list(zip(exchanges, obligations, strict=True))[:ISSUERS]:
+        client, secret = auth.create_client(db.session.get(Organization, e["id"]), "bench", None, "bench")
+        issuers.append((client.client_id, secret, o["id"]))
     db.session.commit()
-    return {"obligation": ob.id, "jws": demo_cert.jws, "clients": clients}
+    from marketplace.tlog import sequencer
+
+    sequencer.integrate()  # the demo certificate's log entry (the demo command's nudge does this)
+    return {"obligation": ob.id, "jws": demo_cert.jws, "clients": clients, "issuers": issuers}
 
 
 def fresh_database(base: str) -> tuple[str, str]:
@@ -215,8 +227,26 @@ def drop_database(base: str, name: str) -> None:
 # --- the server ----------------------------------------------------------------------------------------
 
 
+def usable_redis(url: str) -> str | None:
+    """The Redis database to use (flushed: this run owns it), or None for in-process jobs."""
+    if url.lower() == "none":
+        return None
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).flushdb()
+        return url
+    except RedisError:
+        print(f"note: Redis at {url} is not reachable: jobs run in-process, inside the requests that nudge them")
+        return None
+
+
 class Server:
-    def __init__(self, db_url: str, tmp: Path, env_extra: dict):
+    """gunicorn, and with Redis an RQ worker and the scheduler (the deployment of DESIGN 9: jobs such as the
+    event relay run there, not in the request that nudged them)."""
+
+    def __init__(self, db_url: str, tmp: Path, env_extra: dict, redis_url: str | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
@@ -225,10 +255,15 @@ class Server:
         env.update(env_extra, PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", DATABASE_URL=db_url,
                    GUNICORN_BIND=f"127.0.0.1:{self.port}", MARKETPLACE_RATELIMIT_ENABLED="0",
                    MARKETPLACE_INSTANCE_PATH=str(tmp / "instance"), PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"))
+        if redis_url:
+            env["REDIS_URL"] = redis_url
         self.log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen([str(BIN / "gunicorn"), "--config", "docker/gunicorn.conf.py", "wsgi:app"],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
+        self.jobs = [subprocess.Popen([str(BIN / "marketplace"), what], cwd=ROOT, env=env, stdout=self.log,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                     for what in (("worker", "scheduler") if redis_url else ())]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -277,13 +312,14 @@ class Server:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in [self.proc, *self.jobs]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         self.log.close()
 
 
@@ -301,6 +337,7 @@ def token(base: str, client_id: str, secret: str) -> str:
 LUA = """wrk.method = {method}
 wrk.body = {body}
 {headers}
+{rotate}
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.timeout,
@@ -313,11 +350,32 @@ def lua_str(s: str) -> str:
     return "[==[" + s + "]==]"
 
 
+ROTATE = """requests_ = {{ {items} }}
+local next_thread = 0
+function setup(thread) thread:set("tid", next_thread); next_thread = next_thread + 1 end
+function init(args) counter = tid * 50 end
+function request()
+  counter = counter + 1
+  local r = requests_[(counter % #requests_) + 1]
+  return wrk.format(wrk.method, wrk.path, r[1], r[2])
+end
+"""
+
+
+def lua_rotation(route: dict) -> str:
+    """A wrk script part cycling through (headers, body) pairs: the issuance route's many exchanges."""
+    if not route.get("rotate"):
+        return ""
+    items = ", ".join("{ {" + ", ".join(f"[ {lua_str(k)} ] = {lua_str(v)}" for k, v in h.items()) + "}, "
+                      + lua_str(b) + " }" for h, b in route["rotate"])
+    return ROTATE.format(items=items)
+
+
 def run_wrk(base: str, route: dict, seconds: float, conns: int, tmp: Path) -> dict:
     script = tmp / f"wrk-{abs(hash(route['name']))}.lua"
     headers = "\n".join(f"wrk.headers[ {lua_str(k)} ] = {lua_str(v)}" for k, v in route["headers"].items())
     script.write_text(LUA.format(method=lua_str(route["method"]), body=lua_str(route.get("body") or "") if
-                                 route.get("body") else "nil", headers=headers))
+                                 route.get("body") else "nil", headers=headers, rotate=lua_rotation(route)))
     out = subprocess.run([WRK, "-t", "2", "-c", str(conns), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s",
                           "-s", str(script), base + route["path"]], capture_output=True, text=True,
                          timeout=seconds + 120)
@@ -335,15 +393,17 @@ def run_python(base: str, route: dict, seconds: float, conns: int, tmp: Path) ->
     errors = [0]
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
-    body = route.get("body")
+    cycle = itertools.cycle(route.get("rotate") or [(route["headers"], route.get("body"))])
 
     def client():
         c = http.client.HTTPConnection(host, int(port), timeout=30)
         mine, bad = [], 0
         while time.monotonic() < deadline:
+            with lock:
+                headers, body = next(cycle)
             t = time.perf_counter()
             try:
-                c.request(route["method"], route["path"], body=body, headers=route["headers"])
+                c.request(route["method"], route["path"], body=body, headers=headers)
                 r = c.getresponse()
                 r.read()
                 if r.status >= 400:
@@ -435,6 +495,8 @@ def main() -> None:
     p.add_argument("--database-url")
     p.add_argument("--next-to", default=None)
     p.add_argument("--python-client", action="store_true", help="use the Python load generator even with wrk")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/10",
+                   help="a Redis database this run may flush (jobs go to an RQ worker); 'none': in-process jobs")
     a = p.parse_args()
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
@@ -462,8 +524,10 @@ def main() -> None:
 
             db.engine.dispose()
         loaded = time.perf_counter() - t
+        redis_url = usable_redis(a.redis)
         server = Server(url, tmp, {"MARKETPLACE_ENV": "production", "SECRET_KEY": secret_key,
-                                   "MARKETPLACE_KEY_ENCRYPTION_KEY": kek, "MARKETPLACE_BASE_URL": base_url})
+                                   "MARKETPLACE_KEY_ENCRYPTION_KEY": kek, "MARKETPLACE_BASE_URL": base_url},
+                        redis_url)
         bearer = token(server.base, *world["clients"]["exchange"])
         auth = {"Authorization": f"Bearer {bearer}"}
         js = {"Content-Type": "application/json"}
@@ -476,7 +540,9 @@ def main() -> None:
             {"name": "GET /api/v1/obligations/{id}/offset", "method": "GET",
              "path": f"/api/v1/obligations/{world['obligation']}/offset", "headers": auth},
             {"name": "POST /api/v1/certificates", "method": "POST", "path": "/api/v1/certificates",
-             "headers": auth | js, "body": json.dumps({"obligation": world["obligation"]})},
+             "headers": auth | js, "body": json.dumps({"obligation": world["obligation"]}),
+             "rotate": [({"Authorization": f"Bearer {token(server.base, cid, sec)}"} | js,
+                         json.dumps({"obligation": ob_id})) for cid, sec, ob_id in world["issuers"]]},
         ]
         for r in routes:
             check(server.base, r)  # each answers 2xx (and the certificate verifies) before it is timed
@@ -500,7 +566,9 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"PostgreSQL, gunicorn docker/gunicorn.conf.py (2 workers x 4 threads, MARKETPLACE_ENV=production, "
-          f"rate limiting off), {os.cpu_count()} CPUs shared with the client")
+          f"rate limiting off), {os.cpu_count()} CPUs shared with the client"
+          + (f"; Redis {redis_url} with one RQ worker and the scheduler (on the same CPUs)" if redis_url else
+             "; no Redis: jobs in-process"))
     print(f"world: {a.exchanges} exchanges (JP/EU/HK), {a.insurers} insurers, {a.offerings} offerings, "
           f"{a.policies} policies, {a.certificates} certificates (bulk rows) + the demo; loaded in {loaded:.0f} s")
     if use_wrk:

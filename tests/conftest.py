@@ -105,7 +105,9 @@ def sqlite_app(sqlite_url, tmp_path):
 def demo(app):
     from marketplace.demo.service import load
     from marketplace.extensions import db
+    from marketplace.tlog import sequencer
 
     load()
     db.session.commit()
+    sequencer.integrate()  # what the demo command's nudge does after its commit
     return app

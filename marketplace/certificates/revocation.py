@@ -84,9 +84,4 @@ def affected(ev: kinds.DomainEvent) -> tuple[list[Certificate], str]:
 
 def handle(ev: kinds.DomainEvent, row: Event | None = None) -> int:
     certs, reason = affected(ev)
-    revoked = sum(revoke(c, reason) for c in {c.id: c for c in certs}.values())
-    if revoked:
-        from ..tlog import service as tlog
-
-        tlog.checkpoint()
-    return revoked
+    return sum(revoke(c, reason) for c in {c.id: c for c in certs}.values())

@@ -6,12 +6,14 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 
+from .. import uow
 from ..db import utcnow
 from ..errors import NotFound
 from ..extensions import db
 from ..keys import service as keys
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
+from ..tlog import sequencer
 from ..verify.core import unreadable
 from ..web.guard import acting_as, principal, public, requires
 from ..web.limits import limited
@@ -47,12 +49,20 @@ MAX_VERIFY_BYTES = 64 * 1024
 @bp.response(201, CertificateOut)
 def issue_certificate(data):
     """Issue a signed certificate (W3C VC 2.0, compact JWS) of the obligation's offset and net cash reserve.
-    Only eligible allocations appear in its coverage; a new certificate supersedes the previous one."""
+    Only eligible allocations appear in its coverage; a new certificate supersedes the previous one.
+    The answer carries the log receipt: the request waits for the sequencer's batch holding its entry
+    (under a second normally; `receipt` is null only if the log is stalled, and then the certificate's
+    GET and bundle carry it once the entry is in)."""
     me = acting_as("exchange")
     ob = get_visible(ObligationRecord, data["obligation"], "obligation")
     if ob.exchange_id != me.org_id:
         raise NotFound(f"no obligation {data['obligation']}")
-    return service.issue(ob, principal().actor)
+    cert = service.issue(ob, principal().actor)
+    # Commit the issuance (and its queued log entry) now, then wait for the batch: the sequencer's work is a
+    # unit of its own, and nothing after this commit may turn the answer into a failure.
+    uow.current().commit()
+    sequencer.await_certificate(cert.id)
+    return cert
 
 
 @bp.route("/certificates", methods=["GET"])

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, time
 import rfc8785
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..attestations.models import Attestation
 from ..crypto import jws
@@ -20,12 +23,14 @@ from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..policies.models import Policy
 from ..registry.models import Exchange, Organization
+from ..tlog import sequencer
 from ..tlog import service as tlog
 from ..urns import INSURER_URN_PREFIX, exchange_urn, insurer_urn
 from . import statuslists
 from .models import Certificate, CertificateCoverage
 
 V2 = "https://www.w3.org/ns/credentials/v2"
+SLOT_ATTEMPTS = 5
 
 
 def context_url() -> str:
@@ -51,32 +56,27 @@ def _coverage(ob: ObligationRecord):
     for a in report.allocations:
         if a.ok and a.eligible.amount > 0:
             by_policy.setdefault(a.policy_id, []).append(a)
+    found = {p.id: (p, jws, name) for p, jws, name in db.session.execute(
+        select(Policy, Attestation.jws, Organization.name)
+        .outerjoin(Attestation, (Attestation.policy_id == Policy.id) & (Attestation.revision == Policy.revision))
+        .join(Organization, Organization.id == Policy.insurer_id)
+        .where(Policy.id.in_(list(by_policy))))} if by_policy else {}
     rows = []
-    for policy_id, allocs in by_policy.items():
-        p = db.session.get(Policy, policy_id)
-        att = db.session.scalar(select(Attestation).filter_by(policy_id=p.id, revision=p.revision))
-        insurer = db.session.get(Organization, p.insurer_id)
-        rows.append(({"policyNumber": p.number, "insurer": {"id": insurer_urn(insurer.id), "name": insurer.name},
+    for policy_id, allocs in by_policy.items():  # in allocation order, as before
+        p, jws, insurer_name = found[policy_id]
+        if jws is None:
+            raise Conflict(f"policy {p.number} has no insurer attestation for its revision {p.revision}")
+        rows.append(({"policyNumber": p.number, "insurer": {"id": insurer_urn(p.insurer_id), "name": insurer_name},
                       "currency": allocs[0].allocated.currency,
                       "allocated": str(sum(a.allocated.amount for a in allocs)),
-                      "eligibleOffset": str(sum(a.eligible.amount for a in allocs)), "attestation": att.jws}, p))
+                      "eligibleOffset": str(sum(a.eligible.amount for a in allocs)), "attestation": jws}, p))
     return report, rs, rows
 
 
-def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Certificate:
-    """Sign and store a certificate for the obligation; earlier valid ones for its period are superseded."""
-    if ob.superseded_at is not None:
-        raise Conflict("this obligation revision was superseded; certify the current revision")
-    now = (now or utcnow()).replace(microsecond=0)
-    report, rs, rows = _coverage(ob)
-    ex = db.session.get(Exchange, ob.exchange_id)
-    until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
-    if until <= now:
-        raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")
-    list_id, index = statuslists.assign()
-    cert_id = new_id()
+def _credential(cert_id: str, ob: ObligationRecord, ex: Exchange, rs, report, rows, now: datetime,
+                until: datetime, list_id: int, index: int) -> dict:
     list_url = statuslists.list_url(list_id)
-    credential = {
+    return {
         "@context": [V2, context_url()],
         "type": ["VerifiableCredential", "ReserveOffsetCertificate"],
         "id": f"urn:uuid:{cert_id}",
@@ -96,22 +96,39 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
                              "statusPurpose": "revocation", "statusListIndex": str(index),
                              "statusListCredential": list_url},
     }
-    key = keys.platform_key()
-    token = jws.sign(credential, keys.signer(key), "vc+jwt")
-    for old in db.session.scalars(select(Certificate).filter_by(exchange_id=ex.org_id, period=ob.period,
-                                                                status="valid")):
-        revoke(old, f"superseded by certificate {cert_id}")
-    cert = Certificate(id=cert_id, obligation_id=ob.id, exchange_id=ex.org_id, period=ob.period, kid=key.kid,
-                       jws=token, credential=credential, status_list_id=list_id, status_index=index,
-                       valid_from=now, valid_until=until, created_by=actor)
-    db.session.add(cert)
+
+
+def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Certificate:
+    """Sign and store a certificate for the obligation; earlier valid ones for its period are superseded."""
+    if ob.superseded_at is not None:
+        raise Conflict("this obligation revision was superseded; certify the current revision")
+    now = (now or utcnow()).replace(microsecond=0)
+    report, rs, rows = _coverage(ob)
+    ex = db.session.get(Exchange, ob.exchange_id, options=[joinedload(Exchange.org)])
+    until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
+    if until <= now:
+        raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")
+    cert_id, key = new_id(), keys.platform_key()
+    signer = keys.signer(key)
+    for attempt in range(SLOT_ATTEMPTS):
+        list_id, index = statuslists.assign()
+        credential = _credential(cert_id, ob, ex, rs, report, rows, now, until, list_id, index)
+        token = jws.sign(credential, signer, "vc+jwt")
+        cert = Certificate(id=cert_id, obligation_id=ob.id, exchange_id=ex.org_id, period=ob.period, kid=key.kid,
+                           jws=token, credential=credential, status_list_id=list_id, status_index=index,
+                           valid_from=now, valid_until=until, created_by=actor)
+        try:
+            with db.session.begin_nested():  # another issuance may have drawn the same free slot just now
+                db.session.add(cert)
+        except IntegrityError:
+            if attempt == SLOT_ATTEMPTS - 1:
+                raise
+            continue
+        break
+    db.session.add_all([CertificateCoverage(certificate_id=cert.id, policy_id=p.id, insurer_id=p.insurer_id,
+                                            policy_revision=p.revision) for _, p in rows])
     db.session.flush()
-    for _, p in rows:
-        db.session.add(CertificateCoverage(certificate_id=cert.id, policy_id=p.id, insurer_id=p.insurer_id,
-                                           policy_revision=p.revision))
-    db.session.flush()
-    tlog.append("issuance", token.encode("ascii"), cert.id)  # never visible without its log entry
-    tlog.checkpoint()
+    sequencer.queue("issuance", token.encode("ascii"), cert.id)  # commits with the certificate; sequenced in a batch
     subject = credential["credentialSubject"]
     money = {k: {"amount": subject[k], "currency": ob.currency}
              for k in ("obligation", "insuranceOffset", "netReserveRequired")}
@@ -120,27 +137,33 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         insurer_ids=sorted({p.insurer_id for _, p in rows}), obligation=money["obligation"],
         insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
         valid_until=rfc3339(until)), actor)
+    # last: revoking takes the superseded certificate's status-list row lock, held until commit
+    for old in db.session.scalars(select(Certificate).where(Certificate.exchange_id == ex.org_id,
+                                                            Certificate.period == ob.period,
+                                                            Certificate.status == "valid", Certificate.id != cert.id)):
+        revoke(old, f"superseded by certificate {cert_id}", ex)
     return cert
 
 
-def revoke(cert: Certificate, reason: str) -> bool:
+def revoke(cert: Certificate, reason: str, exchange: Exchange | None = None) -> bool:
     """Set the status bit and record why and when. Revoking twice changes nothing."""
     # One conditional UPDATE: of two transactions revoking the same certificate, exactly one wins
     # (the other waits on the row, then matches nothing), so the bit and the log entry happen once.
-    now = utcnow()
     won = db.session.execute(update(Certificate).where(Certificate.id == cert.id, Certificate.status == "valid")
-                             .values(status="revoked", revoked_reason=reason, revoked_at=now)
-                             .execution_options(synchronize_session=False)).rowcount == 1
-    db.session.refresh(cert)
-    if not won:
+                             .values(status="revoked", revoked_reason=reason, revoked_at=utcnow())
+                             .returning(Certificate.status, Certificate.revoked_reason, Certificate.revoked_at)
+                             .execution_options(synchronize_session=False)).one_or_none()
+    if won is None:
+        db.session.refresh(cert)
         return False
+    for name, value in zip(("status", "revoked_reason", "revoked_at"), won, strict=True):
+        set_committed_value(cert, name, value)  # what the database now holds, without another UPDATE
     statuslists.set_revoked(cert.status_list_id, cert.status_index)
-    db.session.flush()
-    tlog.append("revocation", rfc8785.dumps({
+    sequencer.queue("revocation", rfc8785.dumps({
         "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),
         "statusList": cert.credential["credentialStatus"]["statusListCredential"],
         "statusListIndex": cert.status_index}), cert.id)
-    ex = db.session.get(Exchange, cert.exchange_id)
+    ex = exchange or db.session.get(Exchange, cert.exchange_id)
     insurers = db.session.scalars(select(CertificateCoverage.insurer_id).filter_by(certificate_id=cert.id))
     events.record(kinds.CertificateRevoked(
         certificate_id=cert.id, exchange_id=cert.exchange_id, jurisdiction=ex.jurisdiction, period=cert.period,

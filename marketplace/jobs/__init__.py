@@ -19,6 +19,7 @@ JOBS: dict[str, str] = {
     "policies.lapse": "marketplace.policies.jobs.lapse_expired",
     "adequacy.daily": "marketplace.adequacy.service.daily",
     "obligations.recompute": "marketplace.obligations.jobs.recompute",
+    "tlog.integrate": "marketplace.tlog.sequencer.integrate",
 }
 
 

@@ -14,6 +14,7 @@ log = logging.getLogger("marketplace.schedule")
 # (job name, every N seconds). The relay also runs on every commit's nudge; its schedule is what makes
 # Redis loss a delay instead of a loss. Status lists live 300 s (statuslists.TTL_SECONDS): republish at 120.
 SCHEDULE: tuple[tuple[str, int], ...] = (
+    ("tlog.integrate", 1),  # the log's merge delay: nudged on every queued entry, this is the backstop
     ("relay", 10),
     ("webhooks.send", 10),
     ("statuslists.republish", 120),

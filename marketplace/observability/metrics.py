@@ -142,22 +142,25 @@ class StateCollector:
                                 "(0 when none is pending).", value=_age(rows.get("pending", (0, None))[1], now))
 
     def _tlog(self, now: datetime):
-        from sqlalchemy import select
+        from sqlalchemy import func, select
 
         from ..extensions import db
-        from ..tlog.models import Checkpoint, LogEntry, LogState
+        from ..tlog.models import Checkpoint, LogEntry, LogState, QueuedEntry
 
         size = db.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0
         covered = db.session.scalar(select(Checkpoint.tree_size).order_by(Checkpoint.tree_size.desc()).limit(1)) or 0
-        waiting = None
-        if covered < size:  # the oldest entry no checkpoint covers yet
-            waiting = db.session.scalar(select(LogEntry.created_at).where(LogEntry.idx == covered))
+        queued, oldest = db.session.execute(select(func.count(), func.min(QueuedEntry.queued_at))).one()
+        waiting = [oldest] if oldest is not None else []
+        if covered < size:  # an integrated entry no checkpoint covers yet (a bulk load, an old log)
+            waiting.append(db.session.scalar(select(LogEntry.created_at).where(LogEntry.idx == covered)))
         yield GaugeMetricFamily("marketplace_tlog_size", "Entries in the transparency log (tree size).", value=size)
+        yield GaugeMetricFamily("marketplace_tlog_queued", "Entries queued for the sequencer's next batch.",
+                                value=queued)
         yield GaugeMetricFamily("marketplace_tlog_checkpoint_size", "Tree size of the newest signed checkpoint.",
                                 value=covered)
-        yield GaugeMetricFamily("marketplace_tlog_sequencing_delay_seconds", "How long the oldest log entry that no "
-                                "checkpoint covers has waited (0 when the newest checkpoint covers every entry).",
-                                value=_age(waiting, now))
+        yield GaugeMetricFamily("marketplace_tlog_sequencing_delay_seconds", "How long the oldest log entry that "
+                                "is still queued or that no checkpoint covers has waited (0 when none).",
+                                value=max((_age(w, now) for w in waiting), default=0))
 
 
 class _ThisProcess:

@@ -5,12 +5,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import created_column
+from ..db import UTCDateTime, created_column
 from ..extensions import db
 
 
 class LogState(db.Model):
-    """One row: the tree size. Every append updates it, which serialises appends (the sequencer)."""
+    """One row: the tree size. Only the sequencer updates it, under its lock (DESIGN 9)."""
 
     __tablename__ = "tlog_state"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
@@ -19,7 +19,24 @@ class LogState(db.Model):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
+class QueuedEntry(db.Model):
+    """An entry waiting for the sequencer: written in the transaction of what it records (an issuance, a
+    revocation), so it commits or rolls back with it; the sequencer moves it into the tree in a batch."""
+
+    __tablename__ = "tlog_queue"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    certificate_id: Mapped[str | None] = mapped_column(String(36))
+    queued_at: Mapped[datetime] = created_column()
+
+
 class LogEntry(db.Model):
+    """An integrated entry: created_at is when the sequencer integrated it, queued_at when it was queued
+    (the difference is the merge delay)."""
+
     __tablename__ = "tlog_entries"
 
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -27,6 +44,7 @@ class LogEntry(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     certificate_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = created_column()
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LogNode(db.Model):

@@ -1,79 +1,24 @@
-"""The sequencer and its reads. One writer at a time (PostgreSQL advisory lock + the state row, which
-also takes SQLite's write lock); an entry is appended in the same transaction as what it records."""
+"""The log's reads (proofs, receipts, entries) and its keys. Writers queue entries and the sequencer
+integrates them in batches (tlog.sequencer)."""
 
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlsplit
 
-from flask import current_app
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import select, tuple_
 
-from ..crypto.b64 import unb64u
 from ..domain import merkle
 from ..errors import NotFound, Unprocessable
 from ..extensions import db
-from ..keys.models import SigningKey
 from . import note
 from .models import Checkpoint, LogEntry, LogNode, LogState
+from .signing import _public, log_key, origin, verifier_key
 
-ADVISORY_LOCK = 0x7E5E_0FF5
 MAX_ENTRIES_PAGE = 1000
-
-
-def origin() -> str:
-    configured = current_app.config.get("TLOG_ORIGIN")
-    return configured or f"{urlsplit(current_app.config['BASE_URL']).netloc}/reserve-offset-log"
-
-
-def log_key() -> SigningKey:
-    from ..crypto.keys import KeyPair
-    from ..keys import service as keys
-
-    row = db.session.scalar(select(SigningKey).filter_by(purpose="log", status="active"))
-    if row is None:
-        kp = KeyPair.generate()
-        row = SigningKey(kid=kp.kid, purpose="log", owner_id=None, public_jwk=kp.public_jwk,
-                         private_wrapped=kp.wrap(keys.kek(), kp.kid.encode()), status="active")
-        db.session.add(row)
-        db.session.flush()
-    return row
-
-
-def _public(row: SigningKey) -> bytes:
-    return unb64u(row.public_jwk["x"])
-
-
-def verifier_key() -> str:
-    return note.verifier_key(origin(), _public(log_key()))
 
 
 def size() -> int:
     return db.session.scalar(select(LogState.size).where(LogState.id == 1)) or 0
-
-
-def _lock_and_reserve() -> int:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
-    res = db.session.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size + 1)
-                             .returning(LogState.size))
-    return res.scalar_one() - 1
-
-
-def append(kind: str, data: bytes, certificate_id: str | None = None) -> int:
-    """Append one entry; store its leaf and every subtree it completes. Returns its index."""
-    idx = _lock_and_reserve()
-    h = merkle.leaf_hash(data)
-    db.session.add(LogEntry(idx=idx, kind=kind, data=data, certificate_id=certificate_id))
-    nodes = [LogNode(level=0, idx=idx, hash=h)]
-    level, i = 0, idx
-    while i % 2 == 1:  # this leaf completes a subtree: hash it with its stored left sibling
-        left = db.session.get(LogNode, (level, i - 1)).hash
-        h, level, i = merkle.node_hash(left, h), level + 1, i // 2
-        nodes.append(LogNode(level=level, idx=i, hash=h))
-    db.session.add_all(nodes)
-    db.session.flush()
-    return idx
 
 
 def batch_getter(compute):
@@ -127,7 +72,8 @@ def index_of_leaf(leaf: bytes) -> int:
 
 
 def checkpoint() -> Checkpoint:
-    """Sign and keep the tree head at the current size (once per size)."""
+    """The signed tree head at the current size (the sequencer signs one per batch; this signs one only if
+    the log was loaded some other way, e.g. in bulk)."""
     n = size()
     existing = db.session.get(Checkpoint, n)
     if existing is not None:

@@ -11,6 +11,7 @@ from marketplace.auth import service as auth
 from marketplace.demo.service import load
 from marketplace.extensions import db
 from marketplace.registry.models import Organization
+from marketplace.tlog import sequencer
 from tests.openapi_check import ResponseChecker
 
 ORGS = {
@@ -74,6 +75,7 @@ def openapi_doc(sqlite_url, tmp_path_factory):
 def world(sqlite_app, openapi_doc):
     load()
     db.session.commit()
+    sequencer.integrate()  # what the demo command's nudge does after its commit
     checker = ResponseChecker(openapi_doc)
 
     @sqlite_app.after_request

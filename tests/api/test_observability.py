@@ -16,8 +16,8 @@ from marketplace.db import utcnow
 from marketplace.events.models import Delivery, Event
 from marketplace.extensions import db
 from marketplace.observability import logs
+from marketplace.tlog import sequencer
 from marketplace.tlog import service as tlog
-from marketplace.tlog.models import LogEntry
 from marketplace.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.conftest import make_app
 
@@ -128,12 +128,18 @@ def test_log_size_and_sequencing_delay(world):
     assert value(m, "marketplace_tlog_size") == size
     assert value(m, "marketplace_tlog_checkpoint_size") == tlog.latest().tree_size == size
     assert value(m, "marketplace_tlog_sequencing_delay_seconds") == 0
-    idx = tlog.append("issuance", b"not yet covered by a checkpoint")
-    db.session.get(LogEntry, idx).created_at = utcnow() - timedelta(seconds=30)
+    assert value(m, "marketplace_tlog_queued") == 0
+    row = sequencer.queue("issuance", b"not yet sequenced")  # no unit of work: no nudge, it stays queued
+    row.queued_at = utcnow() - timedelta(seconds=30)
     db.session.commit()
     m = scrape(world.client)
-    assert value(m, "marketplace_tlog_size") == size + 1 and value(m, "marketplace_tlog_checkpoint_size") == size
+    assert value(m, "marketplace_tlog_size") == size and value(m, "marketplace_tlog_checkpoint_size") == size
+    assert value(m, "marketplace_tlog_queued") == 1
     assert 30 <= value(m, "marketplace_tlog_sequencing_delay_seconds") < 300
+    assert sequencer.integrate() == {"integrated": 1}
+    m = scrape(world.client)
+    assert value(m, "marketplace_tlog_size") == value(m, "marketplace_tlog_checkpoint_size") == size + 1
+    assert value(m, "marketplace_tlog_queued") == 0 and value(m, "marketplace_tlog_sequencing_delay_seconds") == 0
 
 
 def test_a_database_that_does_not_answer_is_a_gauge_not_a_failed_scrape(world, monkeypatch):

@@ -11,6 +11,7 @@ from marketplace.certificates import service as certificates
 from marketplace.extensions import db
 from marketplace.obligations.models import ObligationRecord
 from marketplace.portal.catalog import missing
+from marketplace.tlog import sequencer
 from tests.portal_client import text_of
 
 R = "/api/v1"
@@ -105,6 +106,7 @@ def test_exports_csv_and_json(world):
     ob = db.session.scalar(select(ObligationRecord).filter_by(exchange_id=world.org("sakura").id))
     cert = certificates.issue(ob, "test")
     db.session.commit()
+    sequencer.integrate()
     for what, key in (("obligations", ob.id), ("offsets", ob.id), ("certificates", cert.id)):
         c = world.call("get", f"{R}/supervision/exports/{what}.csv", "fsa")
         assert c.status_code == 200 and c.mimetype == "text/csv" and "attachment" in c.headers["Content-Disposition"]
@@ -126,6 +128,7 @@ def test_status_at_is_for_regulators_of_the_exchange(world):
     ob = db.session.scalar(select(ObligationRecord).filter_by(exchange_id=world.org("sakura").id))
     cert = certificates.issue(ob, "test")
     db.session.commit()
+    sequencer.integrate()
     url = f"{R}/certificates/{cert.id}/status"
     assert world.call("get", url, "sakura").status_code == 403  # its own certificate: a regulator's view
     assert world.call("get", url, "tokio").status_code == 403

@@ -126,6 +126,7 @@ def fuzz_target(request, sqlite_url, tmp_path_factory):
     """The demo world on SQLite for one actor (shared by every operation of the module, wiped after)."""
     from marketplace.demo.service import load
     from marketplace.extensions import db
+    from marketplace.tlog import sequencer
     from tests.api.conftest import World
 
     actor = request.param
@@ -137,6 +138,7 @@ def fuzz_target(request, sqlite_url, tmp_path_factory):
     with app.app_context():
         load()
         db.session.commit()
+        sequencer.integrate()  # what the demo command's nudge does after its commit
         token = World(app).token(ACTORS[actor])
         app.wsgi_app = CountingMiddleware(app.wsgi_app, stats)
         started = time.monotonic()

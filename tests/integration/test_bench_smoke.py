@@ -38,7 +38,8 @@ def test_http_bench_runs():
     if not url:
         pytest.skip("PostgreSQL not configured (TEST_DATABASE_URL unset); .ci/run always sets it")
     out = subprocess.run([sys.executable, "bench/http_load.py", "--seconds", "1", "--exchanges", "6", "--insurers", "3",
-                          "--offerings", "30", "--policies", "30", "--certificates", "30", "--next-to", url],
+                          "--offerings", "30", "--policies", "30", "--certificates", "30", "--next-to", url,
+                          "--redis", "none"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     for route in ("GET /healthz", "POST /api/v1/verify", "GET /api/v1/offerings", "/offset",

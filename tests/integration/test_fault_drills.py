@@ -37,7 +37,6 @@ from marketplace.events.models import Delivery, Event
 from marketplace.extensions import db
 from marketplace.policies.models import Policy
 from marketplace.tlog.models import LogEntry
-from marketplace.tlog.service import ADVISORY_LOCK
 from marketplace.webhooks import sender
 from marketplace.webhooks.models import WebhookDelivery
 from tests import drills
@@ -250,17 +249,17 @@ def test_redis_stopped_during_a_cancel(drill):
 # --- 2. a worker killed with SIGKILL mid-job --------------------------------------------------------------
 
 
-def waiting_on_the_log_lock(engine, dbname: str) -> list[int]:
-    """Backends of `dbname` waiting for the transparency log's sequencer (its advisory lock)."""
+def waiting_on_a_lock(engine, dbname: str) -> list[int]:
+    """Backends of `dbname` waiting for a row lock another transaction holds."""
     with engine.connect() as conn:
-        return list(conn.scalars(text(
-            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = :db"), {"db": dbname}))
+        return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :db "
+                                      "AND wait_event_type = 'Lock'"), {"db": dbname}))
 
 
 def test_worker_killed_mid_revocation_redoes_it_once(drill):
     """The worker is SIGKILLed inside a revocation's transaction: the certificate row and its status bit are
-    updated, the log entry not yet appended (it waits for the log's sequencer, held by another appender)."""
+    updated, its status bit and log entry not yet written (it waits for the status list's row, which another
+    revocation holds)."""
     d = drill
     made = drills.add_certified_exchanges(12)
     dbname = drills.database_name(d.db_url)
@@ -278,26 +277,26 @@ def test_worker_killed_mid_revocation_redoes_it_once(drill):
         wait_for(lambda: all(m["certificate_id"] in revoked_bodies(rx, "/fsa", secret) for m in first),
                  "the first revocations delivered", 60)
 
-        # another appender holds the log's sequencer; the worker's next revocation blocks inside its transaction
+        # another revocation holds the status lists; the worker's next revocation blocks inside its transaction
         engine = create_engine(drills.normalise(d.db_url))
         holder = engine.connect()
         tx = holder.begin()
-        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+        holder.execute(text("SELECT id FROM status_lists FOR UPDATE"))
         try:
             for m in rest:
                 assert d.cancel(m["policy_id"]).status_code == 200
-            [blocked] = wait_for(lambda: waiting_on_the_log_lock(engine, dbname), "the worker to wait on the log", 60)
+            [blocked] = wait_for(lambda: waiting_on_a_lock(engine, dbname), "the worker to wait on the status list", 60)
             with engine.connect() as conn:  # half-written, uncommitted: nobody else sees any of it
                 state = conn.execute(text("SELECT state, query FROM pg_stat_activity WHERE pid = :p"),
                                      {"p": blocked}).one()
-                assert "pg_advisory_xact_lock" in state.query
+                assert "status_lists" in state.query
                 assert conn.scalar(text("SELECT count(*) FROM certificates WHERE status = 'revoked'")) == len(first)
             d.procs.kill("worker-1", signal.SIGKILL)
         finally:
             tx.rollback()
             holder.close()
         # the dead worker's backend finds its client gone and rolls back
-        wait_for(lambda: not waiting_on_the_log_lock(engine, dbname) and blocked not in _backends(engine, dbname),
+        wait_for(lambda: not waiting_on_a_lock(engine, dbname) and blocked not in _backends(engine, dbname),
                  "the killed worker's transaction to end", 60)
         db.session.remove()
         revoked = select(func.count()).select_from(Certificate).filter_by(status="revoked")
@@ -329,7 +328,7 @@ def test_worker_killed_mid_revocation_redoes_it_once(drill):
     wait_for(lambda: (db.session.remove(), not db.session.scalars(select(Delivery).where(
         Delivery.status != "done")).all())[1], "every event delivery to finish", 60, 0.2)
     assert_log_audits(d)
-    print(f"\n[drill 2] worker SIGKILLed inside a revocation (waiting on the log's sequencer, {len(first)} done "
+    print(f"\n[drill 2] worker SIGKILLed inside a revocation (waiting on the status list's row, {len(first)} done "
           f"before): all {len(made)} certificates revoked once, one log entry and one certificate.revoked each, "
           f"{sum(len(v) for v in received.values())} webhooks received for {len(received)} events; log audit OK")
 

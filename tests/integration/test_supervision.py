@@ -20,7 +20,7 @@ from marketplace.registry import service as registry
 from marketplace.registry.models import Exchange, Organization
 from marketplace.reports import service as reports
 from marketplace.supervision import service as supervision
-from marketplace.tlog import service as tlog
+from marketplace.tlog import sequencer
 from tests.integration.test_tlog import open_checkpoint
 from tests.unit.test_merkle import rfc_verify_inclusion
 
@@ -62,7 +62,7 @@ def test_status_at_before_and_after_a_revocation_with_inclusion_proofs(demo):
     cert = certificates.issue(ob, "test", now=issued_at)
     db.session.commit()
     certificates.revoke(cert, "policy HSR-JP-7781 cancelled on 2027-02-01")
-    tlog.checkpoint()
+    sequencer.integrate()  # both entries in one batch, one checkpoint
     db.session.commit()
     revoked_at = cert.revoked_at
     c = demo.test_client()

@@ -7,6 +7,7 @@ from marketplace.certificates import service
 from marketplace.extensions import db
 from marketplace.keys import service as keys
 from marketplace.obligations.models import ObligationRecord
+from marketplace.tlog import sequencer
 from tests.unit.hostile import COV0, mutate, raw_token
 
 NUL = "\u0000"
@@ -27,6 +28,7 @@ def test_hostile_values_never_reach_the_database(demo):
     ob = db.session.scalars(select(ObligationRecord).filter_by(superseded_at=None)).first()
     cert = service.issue(ob, "test")
     db.session.commit()
+    sequencer.integrate()
     key = keys.signer(keys.platform_key())
     client = demo.test_client()
     lists = cert.credential["credentialStatus"]["statusListCredential"].rsplit("/", 1)[0]

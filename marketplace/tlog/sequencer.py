@@ -1,0 +1,177 @@
+"""The log's single sequencer (DESIGN 9), like Trillian's: writers queue, one sequencer integrates in batches.
+
+An issuance or a revocation queues its entry in its own transaction (`queue`), so it commits or rolls back
+with what it records and takes no log-wide lock. The sequencer (`integrate_batch`, under a PostgreSQL
+advisory lock; on SQLite, the database write lock) moves every queued entry into the tree at once: dense
+indexes in queue order, leaves and completed subtrees computed in memory from the tree's right edge (at
+most log2 n stored nodes, read in one query), bulk inserts, and ONE signed checkpoint for the batch. So
+many issuances share one lock hold and one signature, and a batch costs the same at 1e6 entries as at 1e7.
+
+Who runs it: the issuance API waits for its entry's batch (`await_certificate`: group commit, as
+Sunlight's pool does: whoever takes the lock integrates everything queued, the others find theirs done);
+every other writer nudges the `tlog.integrate` job after its commit; the schedule runs that job every
+second, so nothing queued waits longer than that even if a nudge is lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, insert, select, text, tuple_, update
+
+from ..domain import merkle
+from ..extensions import db
+from ..uow import after_commit, unit_of_work
+from .models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
+
+ADVISORY_LOCK = 0x7E5E_0FF5
+BATCH_MAX = 4096  # one transaction's worth; a longer queue takes several batches
+LOCK_TIMEOUT_MS = 5000  # a stuck sequencer makes waiters give up (their receipt comes later), not hang
+WAIT_SECONDS = 10
+POLL_FIRST, POLL_MAX = 0.002, 0.025  # a batch takes milliseconds: look again soon, then less often
+
+
+def queue(kind: str, data: bytes, certificate_id: str | None = None) -> QueuedEntry:
+    """Queue an entry in the current transaction; after commit, ask for integration."""
+    row = QueuedEntry(kind=kind, data=data, certificate_id=certificate_id)
+    db.session.add(row)
+    db.session.flush()
+    after_commit(_nudge_if_queued, row.id)
+    return row
+
+
+def _nudge_if_queued(queue_id: int) -> None:
+    """The API's issuance integrates its own entry before this runs: then there is nothing to ask for."""
+    if db.session.get(QueuedEntry, queue_id, populate_existing=True) is not None:
+        from ..jobs import nudge
+
+        nudge("tlog.integrate")
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _lock(wait: bool = True) -> int | None:
+    """Take the sequencer lock for this transaction and return the tree size; None if `wait` is off and
+    another transaction holds it."""
+    if _is_postgres():
+        take = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        got = db.session.execute(text(f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true), "
+                                      f"{take}(:k)"), {"k": ADVISORY_LOCK}).one()[1]
+        if got is False:
+            return None
+        return db.session.scalar(select(LogState.size).where(LogState.id == 1))
+    # SQLite: this UPDATE takes the database's write lock, which serialises sequencers
+    return db.session.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size)
+                              .returning(LogState.size)).scalar_one()
+
+
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees a tree of `size` leaves ends with: every left sibling a new leaf can need."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+
+
+def _known(size: int) -> dict[tuple[int, int], bytes]:
+    wanted = right_edge(size)
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(LogNode.level, LogNode.idx, LogNode.hash)
+                              .where(tuple_(LogNode.level, LogNode.idx).in_(wanted))).all()
+    found = {(lv, ix): bytes(h) for lv, ix, h in rows}
+    if len(found) != len(wanted):
+        raise RuntimeError(f"the log's right edge at size {size} is missing stored nodes")
+    return found
+
+
+def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
+    """Integrate up to `limit` queued entries and sign one checkpoint. Returns how many (None: `wait` is off
+    and another sequencer holds the lock); the caller's unit of work commits, which releases the lock."""
+    size = _lock(wait)
+    if size is None:
+        return None
+    queued = db.session.execute(select(QueuedEntry.id, QueuedEntry.kind, QueuedEntry.data,
+                                       QueuedEntry.certificate_id, QueuedEntry.queued_at)
+                                .order_by(QueuedEntry.id).limit(limit)).all()
+    if not queued:
+        return 0
+    from ..db import utcnow
+
+    now = utcnow()
+    known = _known(size)
+    entries, nodes = [], []
+    for k, q in enumerate(queued):
+        idx = size + k
+        h = merkle.leaf_hash(q.data)
+        entries.append({"idx": idx, "kind": q.kind, "data": q.data, "certificate_id": q.certificate_id,
+                        "queued_at": q.queued_at, "created_at": now})
+        level, i = 0, idx
+        known[(0, idx)] = h
+        nodes.append({"level": 0, "idx": idx, "hash": h})
+        while i % 2 == 1:  # this leaf completes a subtree: hash it with its left sibling
+            h, level, i = merkle.node_hash(known[(level, i - 1)], h), level + 1, i // 2
+            known[(level, i)] = h
+            nodes.append({"level": level, "idx": i, "hash": h})
+    new_size = size + len(queued)
+    db.session.execute(insert(LogEntry), entries)
+    db.session.execute(insert(LogNode), nodes)
+    db.session.execute(delete(QueuedEntry).where(QueuedEntry.id.in_([q.id for q in queued])))
+    db.session.execute(update(LogState).where(LogState.id == 1).values(size=new_size))
+    _sign(new_size, merkle.mth(0, new_size, lambda level, index: known[(level, index)]))
+    return len(queued)
+
+
+def _sign(size: int, root: bytes) -> Checkpoint:
+    from ..keys import service as keys
+    from . import note
+    from .signing import _public, log_key, origin
+
+    row = log_key()
+    signed = note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
+    cp = Checkpoint(tree_size=size, root_hash=root, note=signed)
+    db.session.add(cp)
+    db.session.flush()
+    return cp
+
+
+def integrate() -> dict:
+    """The `tlog.integrate` job: batches until the queue is empty (each batch its own commit)."""
+    total = 0
+    while True:
+        with unit_of_work():
+            n = integrate_batch()
+        total += n
+        if n < BATCH_MAX:
+            return {"integrated": total}
+
+
+def pending() -> int:
+    return db.session.scalar(select(db.func.count()).select_from(QueuedEntry)) or 0
+
+
+def await_certificate(certificate_id: str, kind: str = "issuance", timeout: float = WAIT_SECONDS) -> int | None:
+    """After the issuing commit: wait for the batch holding this certificate's entry, integrating it (and
+    whatever else is queued) if no sequencer is running: group commit. Its index, or None if it is not in
+    within `timeout` (the receipt then comes with the certificate later). Never raises: the issuance is
+    committed whatever happens here."""
+    deadline = time.monotonic() + timeout
+    look = select(LogEntry.idx).filter_by(certificate_id=certificate_id, kind=kind)
+    pause = POLL_FIRST
+    while True:
+        try:
+            idx = db.session.scalar(look)
+            db.session.rollback()  # end the read: the next look must see the sequencer's commit
+            if idx is not None or time.monotonic() > deadline:
+                return idx
+            with unit_of_work():  # become the sequencer if none is running (never queue for its lock)
+                ran = integrate_batch(wait=not _is_postgres())
+            if ran is None:  # one is running: its batch may hold our entry; look again shortly
+                time.sleep(pause)
+                pause = min(pause * 2, POLL_MAX)
+        except Exception:  # a lock timeout, a lost connection: look again until the deadline
+            import logging
+
+            db.session.rollback()
+            logging.getLogger("marketplace.tlog").warning("waiting for the log's batch failed; retrying",
+                                                          exc_info=True)
+            time.sleep(0.05)

@@ -1,0 +1,40 @@
+"""The log's signing key, origin line and verifier key (shared by the sequencer and the reads)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..crypto.b64 import unb64u
+from ..extensions import db
+from ..keys.models import SigningKey
+from . import note
+
+
+def origin() -> str:
+    configured = current_app.config.get("TLOG_ORIGIN")
+    return configured or f"{urlsplit(current_app.config['BASE_URL']).netloc}/reserve-offset-log"
+
+
+def log_key() -> SigningKey:
+    from ..crypto.keys import KeyPair
+    from ..keys import service as keys
+
+    row = db.session.scalar(select(SigningKey).filter_by(purpose="log", status="active"))
+    if row is None:
+        kp = KeyPair.generate()
+        row = SigningKey(kid=kp.kid, purpose="log", owner_id=None, public_jwk=kp.public_jwk,
+                         private_wrapped=kp.wrap(keys.kek(), kp.kid.encode()), status="active")
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _public(row: SigningKey) -> bytes:
+    return unb64u(row.public_jwk["x"])
+
+
+def verifier_key() -> str:
+    return note.verifier_key(origin(), _public(log_key()))
