@@ -183,7 +183,9 @@ def load_world(a) -> dict:
         certs.append({"id": new_id(), "obligation_id": o["id"], "exchange_id": o["exchange_id"], "period": "2027-Q1",
                       "kid": demo_cert.kid, "jws": demo_cert.jws, "credential": demo_cert.credential,
                       "status_list_id": sl.id, "status_index": index, "valid_from": now,
-                      "valid_until": now + timedelta(days=90), "status": "valid", "created_by": "bench"})
+                      "valid_until": now + timedelta(days=90), "created_by": "bench",
+                      **({"status": "valid"} if n >= a.certificates - a.exchanges else  # the newest per exchange
+                         {"status": "revoked", "revoked_reason": "superseded", "revoked_at": now})})
         if len(certs) == BATCH:
             bulk(Certificate, certs)
             certs = []
@@ -434,14 +436,15 @@ def run_python(base: str, route: dict, seconds: float, conns: int, tmp: Path) ->
 
 def check(base: str, route: dict) -> None:
     host, port = base.removeprefix("http://").split(":")
-    c = http.client.HTTPConnection(host, int(port), timeout=60)
-    c.request(route["method"], route["path"], body=route.get("body"), headers=route["headers"])
-    r = c.getresponse()
-    payload = r.read()
-    c.close()
-    if r.status not in (200, 201) or (route["name"].startswith("POST /api/v1/verify") and
-                                      not json.loads(payload).get("valid")):
-        raise SystemExit(f"{route['name']}: {r.status} {payload[:500]!r}")
+    for headers, body in [(route["headers"], route.get("body")), *route.get("rotate", [])[:2]]:
+        c = http.client.HTTPConnection(host, int(port), timeout=60)
+        c.request(route["method"], route["path"], body=body, headers=headers)
+        r = c.getresponse()
+        payload = r.read()
+        c.close()
+        if r.status not in (200, 201) or (route["name"].startswith("POST /api/v1/verify") and
+                                          not json.loads(payload).get("valid")):
+            raise SystemExit(f"{route['name']}: {r.status} {payload[:500]!r}")
 
 
 def cpu_ticks(pids: list[int]) -> int:
@@ -558,6 +561,13 @@ def main() -> None:
                 results[r["name"]]["alone"] = alone(server.base, r)
                 drain(server)
         memory = server.memory()
+        if any(r["errors"] for r in results.values()):  # say why, from the server's own log
+            log_lines = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()
+            wanted = [ln for ln in log_lines if '"level": "error"' in ln or '"level": "warning"' in ln
+                      or "/api/v1/certificates" in ln]
+            print("errors: the server's log says:\n" + "\n".join(
+                ln[-2500:] if "Traceback" in ln else ln[:400] for ln in wanted)[-4000:])
+            (Path("/tmp") / "bench-http-errors.log").write_text("\n".join(wanted))
     finally:
         if server is not None:
             server.stop()

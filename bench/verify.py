@@ -21,12 +21,23 @@ SIGNATURES_PER_VERIFY = 5  # certificate, 2 attestations, status list, log check
 
 
 def rate(fn, seconds: float) -> float:
-    n, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
+    """Calls per second of this thread's CPU time (time the scheduler gave to others does not count)."""
+    n, start = 0, time.thread_time()
+    while (elapsed := time.thread_time() - start) < seconds:
         for _ in range(50):
             fn()
         n += 50
     return n / elapsed
+
+
+def best_rates(fns: list, seconds: float, rounds: int = 20) -> list[float]:
+    """Each function's best rate over `rounds` interleaved slices: on a shared machine, load that comes and
+    goes then slows both sides alike instead of whichever ran during it (timeit's advice: take the best)."""
+    best = [0.0] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = max(best[i], rate(fn, seconds / rounds))
+    return best
 
 
 def main() -> None:
@@ -38,8 +49,9 @@ def main() -> None:
     key = Ed25519PrivateKey.generate()
     msg = token.rsplit(".", 1)[0].encode()
     sig, pub = key.sign(msg), key.public_key()
-    raw = rate(lambda: pub.verify(sig, msg), seconds)
-    full = rate(lambda: verify(token, jwks, ijwks, status, now=NOW, receipt=receipt, log_key=log_key), seconds)
+    raw, full = best_rates([lambda: pub.verify(sig, msg),
+                            lambda: verify(token, jwks, ijwks, status, now=NOW, receipt=receipt, log_key=log_key)],
+                           seconds)
     ratio = full * SIGNATURES_PER_VERIFY / raw
     print(f"raw Ed25519 verifications/s:          {raw:12,.0f}")
     print(f"offline certificate verifications/s:  {full:12,.0f}  ({SIGNATURES_PER_VERIFY} signatures each)")

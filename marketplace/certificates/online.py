@@ -8,20 +8,28 @@ what it sends to the database (types, lengths, no control characters).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, and_, bindparam, select, tuple_
 
 from ..attestations.models import Attestation
+from ..cache import LRU
 from ..crypto import jws
+from ..crypto.b64 import unb64u
 from ..db import utcnow
+from ..domain import merkle
+from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..keys import service as keys
 from ..policies.models import Policy
+from ..tlog import note, receipts
+from ..tlog import service as tlog
+from ..tlog.models import Checkpoint
+from ..urns import INSURER_URN_PREFIX
 from ..verify import schema
 from ..verify.core import Online, Result, unreadable, verify
 from . import statuslists
-from .models import Certificate
-from .service import insurer_jwks_for
+from .models import Certificate, StatusList
 
 _ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _LIST = re.compile(r".*/status-lists/([0-9]{1,9})")
@@ -38,61 +46,157 @@ def stored(certificate_id) -> Certificate | None:
     return db.session.get(Certificate, certificate_id) if ok else None
 
 
-def _revocation(urn):
-    cert = stored(urn.removeprefix("urn:uuid:")) if isinstance(urn, str) else None
-    if cert is None:
-        return None
-    return cert.status == "revoked", cert.revoked_reason or ""
+def _core(stmt, params: dict):
+    """A plain column query through the session's connection (its transaction, after any pending flush),
+    without the ORM's result machinery: these reads return rows, never objects."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        db.session.flush()
+    return db.session.connection().execute(stmt, params)
+
+
+def _cert_id(urn) -> str | None:
+    cid = urn.removeprefix("urn:uuid:") if isinstance(urn, str) else None
+    return cid if isinstance(cid, str) and _ID.fullmatch(cid) else None
+
+
+# What a verification reads that changes (a revocation, a republished list, a new batch of the log), in one
+# statement per request: the certificate's status, its list as last published, the latest checkpoint. Nothing
+# of it is cached, so the next request after a change made by any process sees it.
+_CERT = Certificate.id == bindparam("cid", type_=String)
+_SNAPSHOT = select(
+    select(Certificate.id).where(_CERT).scalar_subquery().label("cert_id"),
+    select(Certificate.status).where(_CERT).scalar_subquery().label("cert_status"),
+    select(Certificate.revoked_reason).where(_CERT).scalar_subquery().label("revoked_reason"),
+    select(StatusList.published).where(StatusList.id == bindparam("lid", type_=Integer))
+    .scalar_subquery().label("published"),
+    select(StatusList.published_at).where(StatusList.id == bindparam("lid", type_=Integer))
+    .scalar_subquery().label("published_at"),
+    *(select(c).order_by(Checkpoint.tree_size.desc()).limit(1).scalar_subquery().label(f"cp_{c.key}")
+      for c in (Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)))
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    tree_size: int
+    root_hash: bytes
+    note: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    certificate: tuple[bool, str] | None  # (revoked, reason) of the stored certificate, None if unknown
+    status_list: str | None               # the list the certificate names, as published now
+    checkpoint: _Checkpoint | None        # the latest signed tree head
+
+
+def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
+    row = _core(_SNAPSHOT, {"cid": cert_id, "lid": list_id}).one()
+    known = None if row.cert_id is None else (row.cert_status == "revoked", row.revoked_reason or "")
+    listed = None
+    if list_id is not None and row.published is not None and row.published_at is not None:
+        listed = statuslists.current(list_id, utcnow(), (row.published, row.published_at))
+    elif list_id is not None:
+        listed = statuslists.current(list_id, utcnow())  # not published yet (or no such list): the slow path
+    cp = None if row.cp_tree_size is None else _Checkpoint(row.cp_tree_size, row.cp_root_hash, row.cp_note)
+    return Snapshot(known, listed, cp)
+
+
+_POLICIES = (select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision, Attestation.jws)
+             .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id, Attestation.revision == Policy.revision))
+             .where(tuple_(Policy.insurer_id, Policy.number).in_(bindparam("pairs", expanding=True))))
 
 
 def _policies_current(subject) -> tuple[bool, str]:
+    """Every coverage entry's policy active at the attested revision: one query for all entries."""
     coverage = subject.get("coverage") if isinstance(subject, dict) else None
     if not isinstance(coverage, list):
         return False, "credentialSubject.coverage is missing"
-    problems = []
+    wanted = []  # (insurer id, policy number) per entry, None for a malformed one
     for entry in coverage:
         insurer = entry.get("insurer") if isinstance(entry, dict) else None
         number = _text(entry.get("policyNumber")) if isinstance(entry, dict) else None
         urn = _text(insurer.get("id")) if isinstance(insurer, dict) else None
-        if number is None or urn is None:
+        wanted.append(None if number is None or urn is None else (urn.rsplit(":", 1)[-1], number))
+    pairs = sorted({w for w in wanted if w is not None})
+    found = {}
+    if pairs:
+        rows = _core(_POLICIES, {"pairs": pairs})
+        found = {(r.insurer_id, r.number): r for r in rows}
+    problems = []
+    for entry, key in zip(coverage, wanted, strict=True):
+        if key is None:
             problems.append("malformed coverage entry")
             continue
-        p = db.session.scalar(select(Policy).filter_by(insurer_id=urn.rsplit(":", 1)[-1], number=number))
+        p = found.get(key)
         if p is None:
-            problems.append(f"policy {jws.brief(number)} is unknown")
+            problems.append(f"policy {jws.brief(key[1])} is unknown")
             continue
         if p.status != "active":
             problems.append(f"policy {p.number} is {p.status}")
-        att = db.session.scalar(select(Attestation).filter_by(policy_id=p.id, revision=p.revision))
-        if att is None or att.jws != entry.get("attestation"):
+        if p.jws is None or p.jws != entry.get("attestation"):
             problems.append(f"policy {p.number} has changed since (now revision {p.revision})")
     return (not problems, schema.summary(problems, 10) or "every policy is active at the attested revision")
 
 
-def _log(token, receipt) -> tuple[bool, str]:
+# The log's answers that never change once computed: a leaf's index, an inclusion proof and a consistency proof
+# for a tree named by its size and root hash (the root commits to every entry, so the same key always means the
+# same tree). The latest checkpoint itself is read in every request; a new batch is a new key.
+_INCLUSION = LRU(4096)    # (leaf hash, tree size, root) -> (index, proof)
+_CONSISTENCY = LRU(1024)  # (first, first root, second, second root) -> proof
+_VERIFIER_KEYS = LRU(16)  # (origin, public key x) -> C2SP verifier key
+
+
+def _verifier_key(log_jwk: dict | None) -> str:
+    x = log_jwk.get("x") if isinstance(log_jwk, dict) else None
+    if not isinstance(x, str):
+        return tlog.verifier_key()  # no log key yet: the log's own path (which creates it)
+    origin = tlog.origin()
+    return _VERIFIER_KEYS.get_or_compute((origin, x), lambda: note.verifier_key(origin, unb64u(x)))
+
+
+def _receipt(leaf: bytes, current) -> dict:
+    """The receipt of the entry with this leaf hash against the current checkpoint (NotFound if none)."""
+    key = (leaf, current.tree_size, current.root_hash)
+    known = _INCLUSION.get(key)
+    if known is None:
+        idx = tlog.index_of_leaf(leaf)
+        if current.tree_size <= idx:
+            raise NotFound("no checkpoint covers this entry yet")
+        known = (idx, tlog.b64(tlog.inclusion(idx, current.tree_size)))
+    index, proof = known
+    receipt = {"leafIndex": index, "treeSize": current.tree_size, "inclusionProof": list(proof),
+               "checkpoint": current.note}
+    return receipt
+
+
+def _log_check(token, receipt, log_jwk, current: _Checkpoint | None) -> tuple[bool, str]:
     """With a receipt: check it, then that its checkpoint is consistent with the current one.
     Without: find the certificate in the log and check inclusion against the latest checkpoint."""
-    from ..domain import merkle
-    from ..errors import ServiceError
-    from ..tlog import receipts
-    from ..tlog import service as tlog
-
     if not isinstance(token, str):
         return False, "not a certificate"
     try:
-        if receipt is None:
-            idx = tlog.index_of_leaf(merkle.leaf_hash(token.encode("utf-8")))
-            receipt = tlog.receipt(idx)
-        ok, detail, size, root = receipts.check(token, receipt, tlog.verifier_key())
+        given = receipt is not None
+        if not given:
+            if current is None:
+                raise NotFound("no checkpoint yet")
+            leaf = merkle.leaf_hash(token.encode("utf-8"))
+            receipt = _receipt(leaf, current)
+        ok, detail, size, root = receipts.check(token, receipt, _verifier_key(log_jwk))
         if not ok:
             return ok, detail
-        current = tlog.latest()
+        if not given:  # proven against the current tree: remember the proof for the next request
+            _INCLUSION.put((leaf, current.tree_size, current.root_hash),
+                           (receipt["leafIndex"], tuple(receipt["inclusionProof"])))
         if current is None or current.tree_size < size:  # signed by our key, yet not a tree we have: a fork
             return False, f"the receipt's checkpoint ({size}) is not a tree this log has"
         if current.tree_size > size:
-            proof = tlog.consistency(size, current.tree_size)
+            ckey = (size, root, current.tree_size, current.root_hash)
+            proof = _CONSISTENCY.get(ckey)
+            if proof is None:
+                proof = tlog.consistency(size, current.tree_size)
             if not merkle.verify_consistency(size, current.tree_size, root, current.root_hash, proof):
                 return False, f"the receipt's checkpoint ({size}) is not consistent with the log now"
+            _CONSISTENCY.put(ckey, proof)
             detail += f"; consistent with the current tree size {current.tree_size}"
         elif root != current.root_hash:
             return False, f"the receipt's checkpoint ({size}) is not consistent with the log now"
@@ -103,24 +207,52 @@ def _log(token, receipt) -> tuple[bool, str]:
         return False, "the receipt is malformed"
 
 
-def _status_list(payload: dict) -> str | None:
-    """The service's current signed list, if the certificate names one of ours."""
+def _list_id(payload: dict) -> int | None:
+    """The id of the status list the certificate names, if it is one of ours."""
     st = payload.get("credentialStatus")
     url = st.get("statusListCredential") if isinstance(st, dict) else None
     m = _LIST.fullmatch(url) if isinstance(url, str) and len(url) <= 2048 else None
     if m is None or url != statuslists.list_url(int(m[1])):
         return None
-    return statuslists.credential(int(m[1]), utcnow())
+    return int(m[1])
+
+
+def _insurer_ids(payload: dict) -> list[str]:
+    """The insurer org ids a credential's coverage names (only our insurer URNs; the credential may be
+    untrusted input), as certificates.service.insurer_jwks_for picks them."""
+    out = []
+    coverage = (payload.get("credentialSubject") or {}).get("coverage") or []
+    for entry in coverage if isinstance(coverage, list) else []:
+        urn = str(((entry if isinstance(entry, dict) else {}).get("insurer") or {}).get("id", ""))
+        if urn.startswith(INSURER_URN_PREFIX) and len(urn) <= 64:
+            out.append(urn.removeprefix(INSURER_URN_PREFIX))
+    return out
+
+
+# Signature checks of the shared documents (status lists, attestations), by key and signed bytes: a pure
+# function of what is read, so never stale. A certificate's own signature and the checkpoint's are always checked.
+_SIGNATURES = LRU(4096)
 
 
 def verify_online(token, receipt=None) -> Result:
-    """Verify against the service's own keys, status lists and records."""
+    """Verify against the service's own keys, status lists and records (one query each: keys, status list,
+    certificate status, policies, latest checkpoint; the log's proofs are cached by tree)."""
     try:
-        payload = jws.parse(token).payload
+        parsed = jws.parse(token)  # once: the core takes the parse and the shape check from here
     except jws.JWSError as e:
         return unreadable(f"not a usable certificate: {e}")
+    payload, problems = parsed.payload, schema.problems(parsed.payload)
     # each insurer's own keys only, looked up only for a well-formed coverage list
-    insurers = {} if "insurer_attestations" in schema.problems(payload) else insurer_jwks_for(payload)
-    return verify(token, keys.platform_jwks(), insurers, _status_list(payload),
-                  online=Online(revocation=_revocation, policies_current=_policies_current, log=_log),
-                  receipt=receipt)
+    wanted = [] if "insurer_attestations" in problems else _insurer_ids(payload)
+    ring = keys.keyring(wanted, log=True)
+    insurers = {INSURER_URN_PREFIX + i: ring.insurers[i] for i in wanted}
+    cert_id = _cert_id(payload.get("id"))
+    now = snapshot(cert_id, _list_id(payload))
+
+    def revocation(urn):  # the core asks only with the payload's id, once it is well-formed
+        return now.certificate if _cert_id(urn) == cert_id else None
+
+    return verify(token, ring.platform, insurers, now.status_list,
+                  online=Online(revocation=revocation, policies_current=_policies_current,
+                                log=lambda t, r: _log_check(t, r, ring.log, now.checkpoint), signatures=_SIGNATURES),
+                  receipt=receipt, parsed=parsed, problems=problems)

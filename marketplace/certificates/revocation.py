@@ -18,7 +18,7 @@ from ..events.models import Event
 from ..extensions import db
 from ..registry.models import Exchange
 from .models import Certificate, CertificateCoverage
-from .service import revoke
+from .service import revoke_all
 
 
 def _by_policy(policy_id: str) -> list[Certificate]:
@@ -84,4 +84,4 @@ def affected(ev: kinds.DomainEvent) -> tuple[list[Certificate], str]:
 
 def handle(ev: kinds.DomainEvent, row: Event | None = None) -> int:
     certs, reason = affected(ev)
-    return sum(revoke(c, reason) for c in {c.id: c for c in certs}.values())
+    return revoke_all(certs, reason)

@@ -26,7 +26,7 @@ from ..registry.models import Exchange, Organization
 from ..tlog import sequencer
 from ..tlog import service as tlog
 from ..urns import INSURER_URN_PREFIX, exchange_urn, insurer_urn
-from . import statuslists
+from . import slots, statuslists
 from .models import Certificate, CertificateCoverage
 
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -104,14 +104,17 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         raise Conflict("this obligation revision was superseded; certify the current revision")
     now = (now or utcnow()).replace(microsecond=0)
     report, rs, rows = _coverage(ob)
-    ex = db.session.get(Exchange, ob.exchange_id, options=[joinedload(Exchange.org)])
+    # one issuance per exchange at a time: the certificates it supersedes are then its alone to revoke
+    ex = db.session.scalar(select(Exchange).options(joinedload(Exchange.org, innerjoin=True))
+                           .where(Exchange.org_id == ob.exchange_id).with_for_update(of=Exchange)
+                           .execution_options(populate_existing=True))
     until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
     if until <= now:
         raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")
     cert_id, key = new_id(), keys.platform_key()
     signer = keys.signer(key)
     for attempt in range(SLOT_ATTEMPTS):
-        list_id, index = statuslists.assign()
+        list_id, index = slots.assign()
         credential = _credential(cert_id, ob, ex, rs, report, rows, now, until, list_id, index)
         token = jws.sign(credential, signer, "vc+jwt")
         cert = Certificate(id=cert_id, obligation_id=ob.id, exchange_id=ex.org_id, period=ob.period, kid=key.kid,
@@ -138,17 +141,34 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
         valid_until=rfc3339(until)), actor)
     # last: revoking takes the superseded certificate's status-list row lock, held until commit
-    for old in db.session.scalars(select(Certificate).where(Certificate.exchange_id == ex.org_id,
-                                                            Certificate.period == ob.period,
-                                                            Certificate.status == "valid", Certificate.id != cert.id)):
-        revoke(old, f"superseded by certificate {cert_id}", ex)
+    revoke_all(db.session.scalars(select(Certificate).where(
+        Certificate.exchange_id == ex.org_id, Certificate.period == ob.period, Certificate.status == "valid",
+        Certificate.id != cert.id)).all(), f"superseded by certificate {cert_id}", ex)
     return cert
 
 
 def revoke(cert: Certificate, reason: str, exchange: Exchange | None = None) -> bool:
     """Set the status bit and record why and when. Revoking twice changes nothing."""
-    # One conditional UPDATE: of two transactions revoking the same certificate, exactly one wins
-    # (the other waits on the row, then matches nothing), so the bit and the log entry happen once.
+    return revoke_all([cert], reason, exchange) == 1
+
+
+def revoke_all(certs: list[Certificate], reason: str, exchange: Exchange | None = None) -> int:
+    """Revoke each certificate (those already revoked are skipped); how many this call revoked.
+
+    Locks are taken in one order by every revoker, so two never wait for each other in a cycle: first
+    each certificate's row (a conditional UPDATE: of two transactions revoking the same certificate exactly
+    one wins, the other waits on the row, then matches nothing, so the bit and the log entry happen once),
+    ordered by (status list, index); only then the status lists' rows, by list id, held until commit."""
+    bits = []
+    for cert in sorted({c.id: c for c in certs}.values(), key=lambda c: (c.status_list_id, c.status_index)):
+        if _mark_revoked(cert, reason, exchange):
+            bits.append((cert.status_list_id, cert.status_index))
+    for list_id, index in sorted(bits):
+        statuslists.set_revoked(list_id, index)
+    return len(bits)
+
+
+def _mark_revoked(cert: Certificate, reason: str, exchange: Exchange | None) -> bool:
     won = db.session.execute(update(Certificate).where(Certificate.id == cert.id, Certificate.status == "valid")
                              .values(status="revoked", revoked_reason=reason, revoked_at=utcnow())
                              .returning(Certificate.status, Certificate.revoked_reason, Certificate.revoked_at)
@@ -158,12 +178,12 @@ def revoke(cert: Certificate, reason: str, exchange: Exchange | None = None) -> 
         return False
     for name, value in zip(("status", "revoked_reason", "revoked_at"), won, strict=True):
         set_committed_value(cert, name, value)  # what the database now holds, without another UPDATE
-    statuslists.set_revoked(cert.status_list_id, cert.status_index)
     sequencer.queue("revocation", rfc8785.dumps({
         "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),
         "statusList": cert.credential["credentialStatus"]["statusListCredential"],
         "statusListIndex": cert.status_index}), cert.id)
-    ex = exchange or db.session.get(Exchange, cert.exchange_id)
+    ex = exchange if exchange is not None and exchange.org_id == cert.exchange_id else \
+        db.session.get(Exchange, cert.exchange_id)
     insurers = db.session.scalars(select(CertificateCoverage.insurer_id).filter_by(certificate_id=cert.id))
     events.record(kinds.CertificateRevoked(
         certificate_id=cert.id, exchange_id=cert.exchange_id, jurisdiction=ex.jurisdiction, period=cert.period,

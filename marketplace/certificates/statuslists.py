@@ -1,63 +1,77 @@
-"""Bitstring status lists: random index assignment, revocation bits, the signed list credential."""
+"""Bitstring status lists: revocation bits and the signed list credential (slots for new certificates are
+assigned by slots.py, with no lock)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..crypto import bitstring, jws
 from ..db import utcnow
 from ..db.locking import lock_row
 from ..extensions import db
 from ..keys import service as keys
-from .models import LIST_SIZE, Certificate, StatusList
+from .models import LIST_SIZE, StatusList
 
 TTL_SECONDS = 300
-FILL_LIMIT = LIST_SIZE // 2  # beyond half full, random picks collide too often: open a new list
+FILL_LIMIT = LIST_SIZE // 2  # beyond half full, random picks collide too often: slots.py opens a new list
 
 
 def list_url(list_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/api/v1/status-lists/{list_id}"
 
 
-def assign() -> tuple[int, int]:
-    """A random unused index (not sequential, so neighbours reveal nothing)."""
-    current = db.session.scalar(select(StatusList).where(StatusList.used < FILL_LIMIT).order_by(StatusList.id))
-    if current is None:
-        current = StatusList(size=LIST_SIZE, bits=bytes(LIST_SIZE // 8), used=0)
-        db.session.add(current)
-        db.session.flush()
-    sl = lock_row(StatusList, current.id)
-    taken = set(db.session.scalars(select(Certificate.status_index).filter_by(status_list_id=sl.id)))
-    while True:
-        index = secrets.randbelow(sl.size)
-        if index not in taken:
-            sl.used += 1
-            return sl.id, index
-
-
 REPUBLISH_AFTER = timedelta(seconds=TTL_SECONDS * 2 // 5)  # the schedule re-signs well before the ttl runs out
 
 
 def set_revoked(list_id: int, index: int) -> None:
-    sl = lock_row(StatusList, list_id)
+    """Set the bit and withdraw the published list, under the list's row lock (held to commit). The next
+    reader re-signs it from the new bits, so a revocation is visible as soon as it commits, and the
+    revoking transaction holds the lock only for two short statements (no signing under it)."""
+    sl = lock_row(StatusList, list_id)  # bumps lock_version: a reader signing older bits will not store them
     bits = bytearray(sl.bits)
     bitstring.set_bit(bits, index)
-    sl.bits, sl.updated_at = bytes(bits), utcnow()
-    _publish(sl, sl.updated_at)  # a revocation is visible in the very transaction that makes it
+    sl.bits, sl.updated_at, sl.published, sl.published_at = bytes(bits), utcnow(), None, None
 
 
 def credential(list_id: int, now: datetime) -> str | None:
-    """The published list; re-signed here only if the schedule fell behind its ttl (never served stale)."""
-    sl = db.session.get(StatusList, list_id)
-    if sl is None:
+    """The published list; re-signed here when a revocation withdrew it or its ttl ran out (never stale)."""
+    row = db.session.execute(select(StatusList.published, StatusList.published_at)
+                             .where(StatusList.id == list_id)).first()
+    if row is None:
         return None
-    if sl.published is None or sl.published_at is None or now - sl.published_at >= timedelta(seconds=TTL_SECONDS):
-        _publish(sl, now)
-    return sl.published
+    if row.published is None or row.published_at is None or now - row.published_at >= timedelta(seconds=TTL_SECONDS):
+        return _republish(list_id, now)
+    return row.published
+
+
+def _republish(list_id: int, now: datetime) -> str:
+    """Sign the list's bits as read now; store the text only if no revocation changed the list meanwhile
+    (optimistic: a conditional UPDATE on lock_version, so an older text never overwrites a newer state).
+    The text returned is right for this reader either way: it reflects every revocation committed before."""
+    sl = db.session.execute(select(StatusList.bits, StatusList.lock_version).where(StatusList.id == list_id)).one()
+    text = _sign(list_id, sl.bits, now)
+    db.session.execute(update(StatusList).where(StatusList.id == list_id, StatusList.lock_version == sl.lock_version)
+                       .values(published=text, published_at=now).execution_options(synchronize_session=False))
+    return text
+
+
+def current(list_id: int, now: datetime, row: tuple[str, datetime] | None = None) -> str | None:
+    """credential() for the verify API: reads the published text and its time only (never the 16 KiB of
+    bits), or takes them as `row` from a caller that read them, so every request sees the list as last
+    published by any process (a revocation republishes in its own transaction). What is derived from it (its
+    parse, its signature check, the decoded bits) is cached by the text itself: a new bit is a new key."""
+    if row is None:
+        row = db.session.execute(select(StatusList.published, StatusList.published_at)
+                                 .where(StatusList.id == list_id)).first()
+    if row is None:
+        return None
+    published, at = row
+    if published is None or at is None or now - at >= timedelta(seconds=TTL_SECONDS):
+        return _republish(list_id, now)  # withdrawn by a revocation, or the schedule fell behind
+    return published
 
 
 def seconds_left(list_id: int, now: datetime) -> int:
@@ -69,22 +83,22 @@ def seconds_left(list_id: int, now: datetime) -> int:
 
 
 def republish_due(now: datetime | None = None) -> dict:
-    """Re-sign every list published more than REPUBLISH_AFTER ago (a scheduled job)."""
+    """Re-sign every list published more than REPUBLISH_AFTER ago, or withdrawn (a scheduled job). Each list
+    in its own short transaction (no lock held across lists), and only if unchanged since read."""
+    from ..uow import unit_of_work
+
     now = now or utcnow()
-    due = db.session.scalars(select(StatusList).where(
-        (StatusList.published_at.is_(None)) | (StatusList.published_at < now - REPUBLISH_AFTER))).all()
-    for sl in due:
-        _publish(lock_row(StatusList, sl.id), now)
+    due = db.session.scalars(select(StatusList.id).where(
+        (StatusList.published_at.is_(None)) | (StatusList.published_at < now - REPUBLISH_AFTER))
+        .order_by(StatusList.id)).all()
+    for list_id in due:
+        with unit_of_work():
+            _republish(list_id, now)
     return {"republished": len(due)}
 
 
-def _publish(sl: StatusList, now: datetime) -> None:
-    sl.published, sl.published_at = _sign(sl, now), now
-
-
-def _sign(sl: StatusList, now: datetime) -> str:
+def _sign(list_id: int, bits: bytes, now: datetime) -> str:
     """The list as a signed BitstringStatusListCredential (compact JWS, typ vc+jwt)."""
-    list_id = sl.id
     url = list_url(list_id)
     payload = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -94,6 +108,6 @@ def _sign(sl: StatusList, now: datetime) -> str:
         "validFrom": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ttl": TTL_SECONDS * 1000,
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                              "encodedList": bitstring.encode(sl.bits)},
+                              "encodedList": bitstring.encode(bits)},
     }
     return jws.sign(payload, keys.signer(keys.platform_key()), "vc+jwt")

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-import base64
 import binascii
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
 def unb64u(text: str) -> bytes:

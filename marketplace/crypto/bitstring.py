@@ -21,13 +21,14 @@ def decode(encoded: str) -> bytes:
         bits = gzip.decompress(unb64u(encoded[1:]))
         if len(bits) <= MAX_CACHED_BITS:  # a batch shares a few lists; a hostile huge one is not kept
             with _LOCK:  # threads of one worker share the cache
-                if len(_DECODED) >= 8:
+                if len(_DECODED) >= MAX_CACHED_LISTS:
                     _DECODED.pop(next(iter(_DECODED)))
                 _DECODED[encoded] = bits
     return bits
 
 
-MAX_CACHED_BITS = 1 << 20  # bytes of decoded list (8 Mi entries); the service's lists are 16 KiB
+MAX_CACHED_BITS = 1 << 18  # bytes of decoded list (2 Mi entries); the service's lists are 16 KiB
+MAX_CACHED_LISTS = 32  # keyed by the encoded text itself, so an entry is never stale (a new bit: a new key)
 _LOCK = threading.Lock()
 _DECODED: dict[str, bytes] = {}  # encodedList -> decoded bits, oldest first (bytes are immutable)
 

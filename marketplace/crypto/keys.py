@@ -129,3 +129,18 @@ def verify_signature(jwk: dict, signature: bytes, data: bytes) -> bool:
         return True
     except (InvalidSignature, KeyError_, ValueError):
         return False
+
+
+def verify_signature_memo(jwk: dict, signature: bytes, data: bytes, memo) -> bool:
+    """verify_signature(), answered from `memo` (a mapping with get/put, e.g. marketplace.cache.LRU) when
+    this exact (data, signature, public key) was verified before: a pure function of those bytes, so an
+    entry never goes stale. Only for documents many requests share (status lists, attestations); a key
+    that is not a plain public Ed25519 JWK is always checked afresh."""
+    x = jwk.get("x") if isinstance(jwk, dict) else None
+    if memo is None or type(x) is not str or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or "d" in jwk:
+        return verify_signature(jwk, signature, data)
+    key = (x, signature, data)
+    ok = memo.get(key)
+    if ok is None:
+        ok = memo.put(key, verify_signature(jwk, signature, data))
+    return ok

@@ -76,20 +76,25 @@ def has_lone_surrogate(value) -> bool:
     return False
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_decimal)  # stateless: shared
+
+
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH):
     """json.loads for untrusted input. Raises JSONTextError (a ValueError) with the reason."""
+    scan = True
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise JSONTextError("the text is not UTF-8") from None
+        scan = False  # strict UTF-8 decoding never yields a surrogate (it refuses encoded ones)
     # fast paths first (C-speed counts and searches): the character scan runs only when it could matter
     if text.count("[") + text.count("{") > max_depth and nesting_depth(text) > max_depth:
         raise JSONTextError(f"nested deeper than {max_depth} levels")
-    if _LONE_SURROGATE.search(text):
+    if scan and _LONE_SURROGATE.search(text):
         raise JSONTextError("the text holds an unpaired UTF-16 surrogate")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_decimal)
+        value = _DECODER.decode(text)
     except JSONTextError:
         raise
     except (ValueError, RecursionError) as e:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 
+from ..cache import LRU
 from ..crypto.b64 import b64u, unb64u
 from ..crypto.keys import KeyError_, KeyPair, new_kek, public_key, thumbprint
 from ..db import utcnow
@@ -82,15 +84,91 @@ def jwk_entry(row: SigningKey) -> dict:
     return {**row.public_jwk, "kid": row.kid, "use": "sig", "alg": "EdDSA", "status": row.status}
 
 
+# Public keys as JWKS (issue 15). Every call reads the key rows' (kid, purpose, owner, status) afresh, in one
+# query, so a rotation, a new registration or a retirement made by any process is seen by the very next call;
+# what is cached is only what those rows determine: the public half of a kid (a kid is the RFC 7638 thumbprint
+# of its key, checked before caching, so it names one key forever) and each JWKS built from a tuple of rows.
+_PUBLIC = LRU(4096)  # kid -> stored public JWK
+_JWKS = LRU(1024)    # ((kid, status), ...) -> {"keys": [...]}, shared: callers must not change it
+
+
+@dataclass(frozen=True)
+class Keyring:
+    platform: dict                    # the platform JWKS (active and retired keys, oldest first)
+    insurers: dict[str, dict]         # insurer org id -> its JWKS (oldest first), for the ids asked for
+    log: dict | None = None           # the active log key's public JWK, when asked for and there is one
+
+
+def _key_rows(insurers: bool, log: bool):
+    which = [SigningKey.purpose == "platform"]
+    if insurers:
+        which.append((SigningKey.purpose == "insurer") & SigningKey.owner_id.in_(bindparam("ids", expanding=True)))
+    if log:
+        which.append((SigningKey.purpose == "log") & (SigningKey.status == "active"))
+    return (select(SigningKey.kid, SigningKey.purpose, SigningKey.owner_id, SigningKey.status)
+            .where(or_(*which)).order_by(SigningKey.created_at, SigningKey.kid))
+
+
+_KEY_ROWS = {(insurers, log): _key_rows(insurers, log) for insurers in (False, True) for log in (False, True)}
+
+
+def keyring(insurer_ids=(), log: bool = False) -> Keyring:
+    """The platform JWKS, the named insurers' JWKS and (optionally) the log key, in one query."""
+    insurer_ids = sorted({i for i in insurer_ids if isinstance(i, str)})
+    if db.session.new or db.session.dirty or db.session.deleted:  # what autoflush would do before a query
+        db.session.flush()
+    # a plain column query through the session's connection: rows, without the ORM's result machinery
+    rows = db.session.connection().execute(_KEY_ROWS[bool(insurer_ids), log],
+                                           {"ids": insurer_ids} if insurer_ids else {}).all()
+    publics = {r.kid: v for r in rows if (v := _PUBLIC.get(r.kid)) is not None}
+    vouched = set(publics)  # kids whose public half is known to be theirs (cached only after the check)
+    missing = [r.kid for r in rows if r.kid not in publics]
+    if missing:
+        for kid, jwk in db.session.execute(select(SigningKey.kid, SigningKey.public_jwk)
+                                           .where(SigningKey.kid.in_(missing))):
+            publics[kid] = jwk
+            if isinstance(jwk, dict) and _thumbprint_ok(kid, jwk):
+                _PUBLIC.put(kid, jwk)
+                vouched.add(kid)
+    groups: dict[tuple[str, str | None], list] = {("platform", None): []}
+    groups.update({("insurer", i): [] for i in insurer_ids})
+    log_jwk = None
+    for r in rows:
+        if r.purpose == "log":
+            log_jwk = log_jwk or publics[r.kid]
+        else:
+            groups.setdefault((r.purpose, r.owner_id if r.purpose == "insurer" else None), []).append(
+                (r.kid, r.status, publics[r.kid]))
+    jwks = {k: _jwks(v, vouched) for k, v in groups.items()}
+    return Keyring(jwks[("platform", None)], {i: jwks[("insurer", i)] for i in insurer_ids}, log_jwk)
+
+
+def _thumbprint_ok(kid: str, jwk: dict) -> bool:
+    try:
+        return thumbprint(jwk) == kid
+    except (KeyError, TypeError):
+        return False
+
+
+def _jwks(entries: list[tuple[str, str, dict]], vouched: set[str]) -> dict:
+    def build():
+        return {"keys": [{**public, "kid": kid, "use": "sig", "alg": "EdDSA", "status": status}
+                         for kid, status, public in entries]}
+
+    key = tuple((kid, status) for kid, status, _ in entries)
+    if not all(kid in vouched for kid, _ in key):  # a key we could not vouch for: built afresh, never kept
+        return build()
+    return _JWKS.get_or_compute(key, build)
+
+
 def platform_jwks() -> dict:
-    rows = db.session.scalars(select(SigningKey).filter_by(purpose="platform").order_by(SigningKey.created_at))
-    return {"keys": [jwk_entry(r) for r in rows]}
+    """The platform JWKS (read-only: it may be shared with other requests)."""
+    return keyring().platform
 
 
 def insurer_jwks(insurer_id: str) -> dict:
-    rows = db.session.scalars(select(SigningKey).filter_by(purpose="insurer", owner_id=insurer_id)
-                              .order_by(SigningKey.created_at))
-    return {"keys": [jwk_entry(r) for r in rows]}
+    """An insurer's JWKS (read-only: it may be shared with other requests)."""
+    return keyring([insurer_id]).insurers[insurer_id]
 
 
 def require_approved(insurer_id: str, action: str) -> None:

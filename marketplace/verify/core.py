@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..crypto import jws
+from ..tlog.receipts import check as receipt_check
 from . import schema, statuslist
 
 CHECKS = ("signature", "key_status", "validity_period", "revocation", "log_inclusion", "insurer_attestations",
@@ -25,6 +26,9 @@ class Online:
     revocation: Callable[[str], tuple[bool, str] | None] | None = None   # cert urn -> (revoked, reason)
     policies_current: Callable[[dict], tuple[bool, str]] | None = None    # credential subject -> verdict
     log: Callable[[str, Any], tuple[bool, str]] | None = None             # (jws, receipt) -> verdict
+    # remembers signature checks of documents many certificates share (status lists, attestations):
+    # a mapping with get/put keyed by (key, signature, signed bytes), see crypto.keys.verify_signature_memo
+    signatures: Any = None
 
 
 @dataclass
@@ -77,36 +81,52 @@ def _keys(jwks: Any) -> dict[str, dict]:
 
 def verify(token: Any, platform_jwks: Any, insurer_jwks: Any = None, status_list: Any = None,
            now: datetime | None = None, online: Online | None = None, receipt: Any = None,
-           log_key: Any = None, allow_stale: bool = False, status_fetched_at: datetime | None = None) -> Result:
+           log_key: Any = None, allow_stale: bool = False, status_fetched_at: datetime | None = None,
+           parsed: jws.Parsed | None = None, problems: schema.Problems | None = None) -> Result:
     """Run every check. Offline only (online the list is current): `status_fetched_at` is when the status
-    list was fetched, if known; `allow_stale` accepts a list past its ttl."""
+    list was fetched, if known; `allow_stale` accepts a list past its ttl. A caller that already parsed
+    `token` (jws.parse) and checked its payload (schema.problems) passes both, so neither runs twice."""
     now = _aware(now) or datetime.now(UTC)
     status_fetched_at = _aware(status_fetched_at)
-    try:
-        parsed = jws.parse(token)
-    except jws.JWSError as e:
-        return unreadable(f"not a usable certificate: {e}")
+    if parsed is None:
+        try:
+            parsed = jws.parse(token)
+        except jws.JWSError as e:
+            return unreadable(f"not a usable certificate: {e}")
+        problems = None
     token = token.strip()  # parse() strips too; the log entry is the bare JWS
     cred, pkeys = parsed.payload, _keys(platform_jwks)
-    bad = schema.problems(cred)
+    bad = schema.problems(cred) if problems is None else problems
     key = pkeys.get(parsed.kid) if parsed.kid else None
     insurers = insurer_jwks if isinstance(insurer_jwks, dict) else {}
+    memo = online.signatures if online else None
+    res = Result(credential=cred)
+    add = res.add
+    add("signature", *_signature(parsed, key, bad.get("signature")))
+    if not bad:  # the usual case: every check runs, in CHECKS order
+        subject = cred["credentialSubject"]
+        done = (_key_status(parsed.kid, key), _validity(cred, now),
+                _revocation(cred, status_list, pkeys, online, now, allow_stale, status_fetched_at, memo),
+                _log(token, receipt, log_key, online), _attestations(subject, insurers, memo), _amounts(subject),
+                _policies(subject, online))
+        res.checks += [{"name": name, "ok": ok, "detail": detail} for name, (ok, detail) in zip(CHECKS[1:], done,
+                                                                                               strict=True)]
+        return res
     steps = {
-        "signature": lambda: _signature(parsed, key, bad.get("signature")),
         "key_status": lambda: _key_status(parsed.kid, key),
         "validity_period": lambda: _validity(cred, now),
-        "revocation": lambda: _revocation(cred, status_list, pkeys, online, now, allow_stale, status_fetched_at),
+        "revocation": lambda: _revocation(cred, status_list, pkeys, online, now, allow_stale, status_fetched_at,
+                                          memo),
         "log_inclusion": lambda: _log(token, receipt, log_key, online),
-        "insurer_attestations": lambda: _attestations(cred["credentialSubject"], insurers),
+        "insurer_attestations": lambda: _attestations(cred["credentialSubject"], insurers, memo),
         "amounts": lambda: _amounts(cred["credentialSubject"]),
         "policies_current": lambda: _policies(cred["credentialSubject"], online),
     }
-    res = Result(credential=cred)
-    for name in CHECKS:
-        if name in bad and name != "signature":
-            res.add(name, False, "malformed certificate: " + schema.summary(bad[name]))
+    for name in CHECKS[1:]:
+        if name in bad:
+            add(name, False, "malformed certificate: " + schema.summary(bad[name]))
         else:
-            res.add(name, *steps[name]())
+            add(name, *steps[name]())
     return res
 
 
@@ -146,45 +166,46 @@ def _validity(cred: dict, now: datetime) -> tuple[bool, str]:
 
 
 def _revocation(cred: dict, status_list: Any, pkeys: dict, online: Online | None, now: datetime,
-                allow_stale: bool, fetched_at: datetime | None) -> tuple[bool | None, str]:
+                allow_stale: bool, fetched_at: datetime | None, memo: Any = None) -> tuple[bool | None, str]:
     entry = cred["credentialStatus"]
     if online and online.revocation:
         known = online.revocation(cred["id"])
         if known is not None:
             revoked, reason = known
             return not revoked, f"revoked: {reason}" if revoked else "not revoked"
-    return statuslist.check(status_list, entry, int(entry["statusListIndex"]), pkeys, now, allow_stale, fetched_at)
+    return statuslist.check(status_list, entry, int(entry["statusListIndex"]), pkeys, now, allow_stale, fetched_at,
+                            memo)
 
 
 def _log(token: str, receipt: Any, log_key: Any, online: Online | None) -> tuple[bool, str]:
     if online and online.log:
         return online.log(token, receipt)
-    from ..tlog.receipts import check
-
-    ok, detail, _, _ = check(token, receipt, log_key)
+    ok, detail, _, _ = receipt_check(token, receipt, log_key)
     return ok, detail
 
 
-def _attestations(subject: dict, insurer_jwks: dict) -> tuple[bool, str]:
-    coverage, problems = subject["coverage"], []
+def _attestations(subject: dict, insurer_jwks: dict, memo: Any = None) -> tuple[bool, str]:
+    coverage, problems, keyring = subject["coverage"], [], {}
     for i, entry in enumerate(coverage):
-        problems += [f"coverage[{i}]: {p}" for p in _attestation(entry, subject, insurer_jwks)]
+        problems += [f"coverage[{i}]: {p}" for p in _attestation(entry, subject, insurer_jwks, keyring, memo)]
     if problems:
         return False, schema.summary(problems, 10)
     return True, f"{len(coverage)} attestation(s) verified with the insurers' keys"
 
 
-def _attestation(entry: dict, subject: dict, insurer_jwks: dict) -> list[str]:
+def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, memo: Any = None) -> list[str]:
     try:
         att = jws.parse_shared(entry["attestation"])
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
     urn = entry["insurer"]["id"]
-    keys = _keys(insurer_jwks.get(urn)) if urn in insurer_jwks else _keys(insurer_jwks.get("*"))
+    keys = keyring.get(urn)
+    if keys is None:  # once per insurer in this certificate
+        keys = keyring[urn] = _keys(insurer_jwks.get(urn)) if urn in insurer_jwks else _keys(insurer_jwks.get("*"))
     key = keys.get(att.kid) if att.kid else None
     if key is None:
         return [f"attestation key {jws.brief(att.kid)} is not among insurer {urn}'s keys"]
-    if not att.verify_with(key):
+    if not att.verify_with(key, memo):
         return ["attestation signature does not verify"]
     body, out = att.payload, []
     for name in ("policyNumber", "currency"):

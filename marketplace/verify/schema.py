@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 MISSING = object()
@@ -76,7 +77,16 @@ def _parses(fn: Callable[[str], Any], base: Rule, what: str) -> Rule:
 
 
 def parse_time(v: str) -> datetime:
+    if type(v) is str and len(v) <= 40:  # every certificate of a period carries the same few times
+        return _parse_time_cached(v)
+    return _parse_time(v)
+
+
+def _parse_time(v: str) -> datetime:
     return datetime.fromisoformat(v.upper().replace("Z", "+00:00"))
+
+
+_parse_time_cached = lru_cache(maxsize=512)(_parse_time)  # a pure function of a short text; errors are not kept
 
 
 TIME = _parses(parse_time, text(40, RFC3339, "an RFC 3339 date-time with offset"), "an RFC 3339 date-time")
@@ -127,6 +137,8 @@ class Problems(dict):
 def problems(cred: dict) -> Problems:
     """What is wrong with a decoded certificate payload, per check (empty when well-formed)."""
     out = Problems()
+    if well_formed(cred):  # the usual case, answered without building a problem per field
+        return out
     out.need(DOC, "@context", cred, "@context", _context)
     out.need(DOC, "type", cred, "type", _type)
     out.need(("revocation",), "id", cred, "id", URN_UUID)
@@ -184,3 +196,98 @@ def _subject(out: Problems, s: dict) -> None:
 def summary(found: list[str], shown: int = 3) -> str:
     more = f" (and {len(found) - shown} more)" if len(found) > shown else ""
     return "; ".join(found[:shown]) + more
+
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_CODE = re.compile(r"[A-Z]{3}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_URN_UUID = re.compile(r"urn:uuid:[0-9A-Za-z-]+")
+
+
+def _strict(v, limit: int, pattern: re.Pattern | None = None) -> bool:
+    """text(limit, pattern) holds (conservatively: a non-printable string without controls says False)."""
+    return type(v) is str and 0 < len(v) <= limit and v.isprintable() and \
+        (pattern is None or pattern.fullmatch(v) is not None)
+
+
+def _time(v) -> bool:
+    if not (type(v) is str and len(v) <= 40 and RFC3339.fullmatch(v)):
+        return False
+    try:
+        parse_time(v)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=512)
+def _day_ok(v: str) -> bool:
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _day(v) -> bool:
+    return type(v) is str and len(v) == 10 and _DAY.fullmatch(v) is not None and _day_ok(v)
+
+
+def well_formed(cred) -> bool:
+    """True only when problems() finds nothing, checked in one pass with no per-field bookkeeping (the
+    verifier's hot path). Conservative: False sends the caller to problems()' field-by-field answer, which
+    has the last word. Each line mirrors a rule above; tests/unit/test_perf_verify_schema.py holds the two
+    together. Patterns made of digits, letters and punctuation only imply the printable and length checks."""
+    if type(cred) is not dict:
+        return False
+    g, str_, dict_ = cred.get, str, dict
+    ctx, types, st, s = g("@context"), g("type"), g("credentialStatus"), g("credentialSubject")
+    if not (type(ctx) is list and 0 < len(ctx) <= 20 and ctx[0] == V2 and all(_strict(x, 2048) for x in ctx)
+            and type(types) is list and 0 < len(types) <= 20 and all(_strict(x, 2048) for x in types)
+            and "VerifiableCredential" in types and "ReserveOffsetCertificate" in types
+            and _strict(g("id"), 100, _URN_UUID) and _strict(g("issuer"), 2048, URL)
+            and _time(g("validFrom")) and _time(g("validUntil"))
+            and type(st) is dict_ and _strict(st.get("id"), 2100) and st.get("type") == "BitstringStatusListEntry"
+            and st.get("statusPurpose") == "revocation" and _strict(st.get("statusListIndex"), 9, _DIGITS)
+            and _strict(st.get("statusListCredential"), 2048, URL) and type(s) is dict_):
+        return False
+    sg, amount, code = s.get, INT.fullmatch, _CODE.fullmatch
+    sid, name, lic, juris, period, ruleset = (sg("id"), sg("name"), sg("licenseNumber"), sg("jurisdiction"),
+                                             sg("period"), sg("ruleset"))
+    cur, ob, off, net, coverage = (sg("currency"), sg("obligation"), sg("insuranceOffset"),
+                                   sg("netReserveRequired"), sg("coverage"))
+    if not (type(sid) is str_ and 0 < len(sid) <= 200 and sid.isprintable()
+            and type(name) is str_ and 0 < len(name) <= 200 and "\x00" not in name
+            and type(lic) is str_ and 0 < len(lic) <= 200 and "\x00" not in lic
+            and type(juris) is str_ and 0 < len(juris) <= 200 and "\x00" not in juris
+            and type(period) is dict_ and _day(period.get("start")) and _day(period.get("end"))
+            and type(ruleset) is dict_ and _strict(ruleset.get("digest"), 71, _DIGEST)):
+        return False
+    rid, version = ruleset.get("id"), ruleset.get("version")
+    if not (type(rid) is str_ and 0 < len(rid) <= 100 and "\x00" not in rid
+            and type(version) is str_ and 0 < len(version) <= 100 and "\x00" not in version
+            and type(cur) is str_ and len(cur) == 3 and code(cur)
+            and type(ob) is str_ and len(ob) <= 31 and amount(ob)
+            and type(off) is str_ and len(off) <= 31 and amount(off)
+            and type(net) is str_ and len(net) <= 31 and amount(net)
+            and type(coverage) is list and len(coverage) <= MAX_COVERAGE):
+        return False
+    for e in coverage:
+        if type(e) is not dict_:
+            return False
+        eg = e.get
+        number, insurer, cur, alloc, elig, att = (eg("policyNumber"), eg("insurer"), eg("currency"),
+                                                  eg("allocated"), eg("eligibleOffset"), eg("attestation"))
+        if type(insurer) is not dict_:
+            return False
+        iid, iname = insurer.get("id"), insurer.get("name")
+        if not (type(number) is str_ and 0 < len(number) <= 200 and "\x00" not in number
+                and type(iid) is str_ and 0 < len(iid) <= 200 and iid.isprintable()
+                and type(iname) is str_ and 0 < len(iname) <= 200 and "\x00" not in iname
+                and type(cur) is str_ and len(cur) == 3 and code(cur)
+                and type(alloc) is str_ and len(alloc) <= 31 and amount(alloc)
+                and type(elig) is str_ and len(elig) <= 31 and amount(elig)
+                and type(att) is str_ and 0 < len(att) <= 64 * 1024 and att.isprintable()):
+            return False
+    return True

@@ -58,8 +58,9 @@ def staleness(body: dict, subject: dict, now: datetime, fetched_at: datetime | N
 
 
 def check(status_list, entry: dict, index: int, pkeys: dict, now: datetime, allow_stale: bool = False,
-          fetched_at: datetime | None = None) -> tuple[bool | None, str]:
-    """(ok, detail) for bit `index` of the list the certificate's credentialStatus `entry` names."""
+          fetched_at: datetime | None = None, memo=None) -> tuple[bool | None, str]:
+    """(ok, detail) for bit `index` of the list the certificate's credentialStatus `entry` names. `memo`
+    remembers the list's signature check (one list serves many certificates; see jws.Parsed.verify_with)."""
     if not status_list:
         return False, UNKNOWN + "no status list was given (it could not be read or fetched)"
     try:
@@ -74,7 +75,7 @@ def check(status_list, entry: dict, index: int, pkeys: dict, now: datetime, allo
                                  "(rotated? fetch the current JWKS)")
     if sl.header.get("typ") != "vc+jwt":
         return False, UNKNOWN + f"the status list's header typ is {jws.brief(sl.header.get('typ'))}, not 'vc+jwt'"
-    if not sl.verify_with(key):
+    if not sl.verify_with(key, memo):
         return False, UNKNOWN + f"the status list's signature does not verify with platform key {sl.kid}"
     body, url = sl.payload, entry["statusListCredential"]
     subject = body.get("credentialSubject")
