@@ -102,7 +102,7 @@ def bulk_load(pg_url: str, target: int) -> float:
 # --- concurrent issuers ---------------------------------------------------------------------------------
 
 
-def writer_process(sa_url: str, threads: int, seconds: float, start, out) -> None:
+def writer_process(sa_url: str, threads: int, seconds: float, ready, start, out) -> None:
     from marketplace.extensions import db
     from marketplace.tlog import sequencer
     from marketplace.uow import unit_of_work
@@ -130,9 +130,13 @@ def writer_process(sa_url: str, threads: int, seconds: float, start, out) -> Non
                 assert idx is not None
             db.session.remove()
 
+    with app.app_context():  # connect and warm up before the clock starts
+        sequencer.integrate()
+        db.session.remove()
     ts = [threading.Thread(target=loop) for _ in range(threads)]
     for t in ts:
         t.start()
+    ready.put(os.getpid())
     for t in ts:
         t.join()
     out.put((len(ids), waits))
@@ -143,11 +147,13 @@ def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, s
         size0 = conn.execute("SELECT size FROM tlog_state").fetchone()[0]
         cps0 = conn.execute("SELECT count(*) FROM tlog_checkpoints").fetchone()[0]
     ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=writer_process, args=(sa_url, threads, seconds, start, out)) for _ in range(processes)]
+    ready, start, out = ctx.Queue(), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=writer_process, args=(sa_url, threads, seconds, ready, start, out))
+             for _ in range(processes)]
     for p in procs:
         p.start()
-    time.sleep(3)  # let every process build its app
+    for _ in procs:  # every process has built its app and started its threads
+        ready.get(timeout=120)
     t0 = time.perf_counter()
     start.set()
     results = [out.get(timeout=seconds + 120) for _ in procs]

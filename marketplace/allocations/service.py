@@ -3,8 +3,8 @@ live allocations of a policy never exceed its limit, whatever runs concurrently.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from ..db import utcnow
 from ..db.locking import lock_row
@@ -129,67 +129,75 @@ def _chunks(ids: list[str]):
         yield ids[i:i + CHUNK]
 
 
+_STATEMENTS: list = []
+
+
+def _statements():
+    """allocations_many's two statements, built once (building a select of this size costs more than running it):
+    the live allocations of obligations `ids` with their policy, its insurer, whether the policy's revision is
+    attested and the obligation's exchange; the approvals (every regulator's) of insurers `ids`."""
+    if not _STATEMENTS:
+        from ..attestations.models import Attestation
+
+        insurer, insured = aliased(Organization), aliased(Organization)
+        attested = (select(Attestation.id).where(Attestation.policy_id == Policy.id,
+                                                 Attestation.revision == Policy.revision).exists())
+        allocs = (select(Allocation.id, Allocation.obligation_id, Allocation.amount, Allocation.currency,
+                         Policy.id.label("policy_id"), Policy.number, Policy.insurer_id, Policy.insured_id,
+                         Policy.limit_amount, Policy.deductible, Policy.currency.label("policy_currency"),
+                         Policy.perils, Policy.territories, Policy.term_start, Policy.term_end,
+                         Policy.cancellation_notice_days, Policy.status, attested.label("attested"),
+                         insurer.name.label("insurer_name"), insurer.group_name.label("insurer_group"),
+                         Exchange.org_id.label("exchange_found"), Exchange.regulator_id,
+                         insured.group_name.label("insured_group"))
+                  .select_from(Allocation)
+                  .join(Policy, Policy.id == Allocation.policy_id)
+                  .join(insurer, insurer.id == Policy.insurer_id)
+                  .join(ObligationRecord, ObligationRecord.id == Allocation.obligation_id)
+                  .outerjoin(Exchange, Exchange.org_id == ObligationRecord.exchange_id)
+                  .outerjoin(insured, insured.id == Exchange.org_id)
+                  .where(Allocation.obligation_id.in_(bindparam("ids", expanding=True)), Allocation.status == "live"))
+        approvals = (select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
+                            InsurerApproval.rating, Organization.jurisdiction)
+                     .join(Organization, Organization.id == InsurerApproval.regulator_id)
+                     .where(InsurerApproval.insurer_id.in_(bindparam("ids", expanding=True))))
+        _STATEMENTS[:] = [allocs, approvals]
+    return _STATEMENTS
+
+
 def allocations_many(rows: list[ObligationRecord]) -> dict[str, list[cover.Allocation]]:
     """{obligation id: its live allocations as domain objects, in allocation id order}: the insurer's rating
     as the exchange's regulator gives it, the jurisdictions approving it, group, territories, attestation.
-    Read in a handful of queries for any number of obligations (supervision reads a whole market); one
-    obligation's (`domain_allocations`) is the same read. Eligibility stays in `domain.offset`."""
-    from ..attestations.models import Attestation
-    from ..policies.models import Policy
-    from ..registry.models import InsurerApproval
-
+    Read in two queries per CHUNK obligations, whatever the number of allocations (supervision reads a whole
+    market): the live allocations joined with their policy, its insurer, whether the policy's revision is
+    attested and the obligation's exchange; then the approvals of the insurers met. One obligation's
+    (`domain_allocations`) is the same read. Eligibility stays in `domain.offset`."""
     out: dict[str, list[cover.Allocation]] = {r.id: [] for r in rows}
     if not rows:
         return out
+    allocs_stmt, approvals_stmt = _statements()
     allocs = []  # plain rows, not ORM objects: thousands of them, read once
     for ids in _chunks([r.id for r in rows]):
-        allocs += db.session.execute(select(Allocation.id, Allocation.obligation_id, Allocation.policy_id,
-                                            Allocation.amount, Allocation.currency)
-                                     .where(Allocation.obligation_id.in_(ids), Allocation.status == "live")).all()
+        allocs += db.session.execute(allocs_stmt, {"ids": ids}).all()
     if not allocs:
         return out
-    policy_ids = sorted({a.policy_id for a in allocs})
-    policies, attested = {}, set()
-    for ids in _chunks(policy_ids):
-        policies.update({p.id: p for p in db.session.execute(
-            select(Policy.id, Policy.number, Policy.insurer_id, Policy.insured_id, Policy.limit_amount,
-                   Policy.deductible, Policy.currency, Policy.perils, Policy.territories, Policy.term_start,
-                   Policy.term_end, Policy.cancellation_notice_days, Policy.status, Policy.revision)
-            .where(Policy.id.in_(ids)))})
-        attested |= {(pid, rev) for pid, rev in db.session.execute(
-            select(Attestation.policy_id, Attestation.revision).where(Attestation.policy_id.in_(ids)))}
-    insurer_ids = sorted({p.insurer_id for p in policies.values()})
-    insurers, approved_in, ratings = {}, {}, {}
-    for ids in _chunks(insurer_ids):
-        insurers.update({o.id: o for o in db.session.execute(
-            select(Organization.id, Organization.name, Organization.group_name).where(Organization.id.in_(ids)))})
-        for insurer, regulator, status, rating, jurisdiction in db.session.execute(
-                select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
-                       InsurerApproval.rating, Organization.jurisdiction)
-                .join(Organization, Organization.id == InsurerApproval.regulator_id)
-                .where(InsurerApproval.insurer_id.in_(ids))):
-            ratings[(regulator, insurer)] = rating
+    approved_in, ratings = {}, {}
+    for ids in _chunks(sorted({a.insurer_id for a in allocs})):
+        for insurer_id, regulator, status, rating, jurisdiction in db.session.execute(approvals_stmt, {"ids": ids}):
+            ratings[(regulator, insurer_id)] = rating
             if status == "approved" and jurisdiction:
-                approved_in.setdefault(insurer, set()).add(jurisdiction)
-    exchange_ids = sorted({r.exchange_id for r in rows})
-    exchanges = {}
-    for ids in _chunks(exchange_ids):
-        exchanges.update({ex.org_id: ex for ex in db.session.scalars(
-            select(Exchange).options(joinedload(Exchange.org)).where(Exchange.org_id.in_(ids)))})
-    by_id = {r.id: r for r in rows}
+                approved_in.setdefault(insurer_id, set()).add(jurisdiction)
     for a in sorted(allocs, key=lambda a: a.id):
-        row, p = by_id[a.obligation_id], policies[a.policy_id]
-        ex = exchanges.get(row.exchange_id)
-        ins_org = insurers[p.insurer_id]
-        rating = ratings.get((ex.regulator_id, p.insurer_id)) if ex is not None else None
-        ins = cover.Insurer(p.insurer_id, ins_org.name, rating, frozenset(approved_in.get(p.insurer_id, ())),
-                            group=ins_org.group_name)
-        dp = cover.Policy(p.id, p.number, ins, p.insured_id, Money(p.limit_amount, p.currency),
-                          Money(p.deductible, p.currency), frozenset(p.perils), p.term_start, p.term_end,
-                          p.cancellation_notice_days, p.status, attested=(p.id, p.revision) in attested,
-                          territories=frozenset(p.territories) if p.territories else None,
-                          insured_group=ex.org.group_name if ex is not None else None)
-        out[row.id].append(cover.Allocation(a.id, dp, Money(a.amount, a.currency)))
+        found = a.exchange_found is not None
+        rating = ratings.get((a.regulator_id, a.insurer_id)) if found else None
+        ins = cover.Insurer(a.insurer_id, a.insurer_name, rating, frozenset(approved_in.get(a.insurer_id, ())),
+                            group=a.insurer_group)
+        dp = cover.Policy(a.policy_id, a.number, ins, a.insured_id, Money(a.limit_amount, a.policy_currency),
+                          Money(a.deductible, a.policy_currency), frozenset(a.perils), a.term_start, a.term_end,
+                          a.cancellation_notice_days, a.status, attested=bool(a.attested),
+                          territories=frozenset(a.territories) if a.territories else None,
+                          insured_group=a.insured_group if found else None)
+        out[a.obligation_id].append(cover.Allocation(a.id, dp, Money(a.amount, a.currency)))
     return out
 
 

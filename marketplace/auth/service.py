@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import NotFound, Unprocessable
@@ -50,5 +51,15 @@ def revoke_client(client: OAuthClient) -> None:
     db.session.flush()
 
 
+_FIND_TOKEN: list = []  # the statement, built once: it runs on every API request
+
+
 def find_token(token: str) -> OAuthToken | None:
-    return db.session.scalar(select(OAuthToken).filter_by(token_hash=token_hash(token)))
+    """The token with its client and the client's organization, read in one query: everything the bearer
+    check (expiry, revoked token or client, scopes) and the principal need, with no lazy load after it."""
+    if not _FIND_TOKEN:
+        _FIND_TOKEN.append(select(OAuthToken)
+                           .options(joinedload(OAuthToken.client, innerjoin=True)
+                                    .joinedload(OAuthClient.org, innerjoin=True))
+                           .where(OAuthToken.token_hash == bindparam("token_hash")))
+    return db.session.scalar(_FIND_TOKEN[0], {"token_hash": token_hash(token)})

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..registry.models import Exchange, Organization
 from ..tenancy import get_visible, visible
 from ..web.guard import acting_as, principal, requires
-from ..web.pagination import paginate, paginate_list
+from ..web.pagination import page_of, paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rules)
     service,
@@ -59,7 +59,8 @@ def create_offering(data):
 def search_offerings(q):
     """Search listed offerings. Each hit shows the insurer's current rating and whether cover from it would
     be eligible under the caller's jurisdiction rule-set, naming the failing checks."""
-    return paginate_list(service.search(q, principal().jurisdiction), q["page"], q["per_page"])
+    hits, total = service.search(q, principal().jurisdiction)  # the page only, filtered and sorted in SQL
+    return page_of(hits, total, q["page"], q["per_page"])
 
 
 @bp.route("/offerings/<offering_id>", methods=["GET"])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 import rfc8785
@@ -33,15 +34,51 @@ def load_shipped(directory: Path = DATA_DIR) -> list[RuleSet]:
     return out
 
 
-@lru_cache(maxsize=256)
-def _parse_stored(document: str) -> RuleSet:
-    return parse_ruleset(json.loads(document))
+# Parsed rule-sets by digest. A digest names one document forever (content addressing), so an entry never goes
+# stale; what is cached is only the parse, never which version is chosen: every lookup reads the published
+# versions' (id, version, digest) afresh, so a version published a moment ago is used by the very next request.
+_PARSED: OrderedDict[str, RuleSet] = OrderedDict()
+_PARSED_MAX = 256
+_PARSED_LOCK = threading.Lock()
+
+# what a lookup reads: never the document itself (it is read once per digest, to parse it)
+_META = (RuleSetVersion.id, RuleSetVersion.ruleset_id, RuleSetVersion.version, RuleSetVersion.jurisdiction,
+         RuleSetVersion.effective_from, RuleSetVersion.digest)
+
+
+def _cached(digest: str) -> RuleSet | None:
+    with _PARSED_LOCK:
+        rs = _PARSED.get(digest)
+        if rs is not None:
+            _PARSED.move_to_end(digest)
+        return rs
+
+
+def _parsed(ruleset_id: str, version: str, digest: str, document: str) -> RuleSet:
+    """Parse a stored document, check it against its digest and keep the parse under that digest."""
+    rs = parse_ruleset(json.loads(document))
+    if rs.digest != digest:
+        raise Conflict(f"stored rule-set {ruleset_id}@{version} does not match its digest")
+    with _PARSED_LOCK:
+        _PARSED[digest] = rs
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return rs
 
 
 def _domain(row: RuleSetVersion) -> RuleSet:
-    rs = _parse_stored(row.document)
-    if rs.digest != row.digest:
-        raise Conflict(f"stored rule-set {row.ruleset_id}@{row.version} does not match its digest")
+    """The parsed rule-set of a full row (its document already read)."""
+    return _cached(row.digest) or _parsed(row.ruleset_id, row.version, row.digest, row.document)
+
+
+def _by_meta(meta) -> RuleSet:
+    """The parsed rule-set of a row read as _META: from the cache by digest, else its document is read once."""
+    rs = _cached(meta.digest)
+    if rs is None:
+        document = db.session.scalar(select(RuleSetVersion.document).where(RuleSetVersion.id == meta.id))
+        if document is None:
+            raise NotFound(f"no rule-set {meta.ruleset_id}@{meta.version} is published")
+        rs = _parsed(meta.ruleset_id, meta.version, meta.digest, document)
     return rs
 
 
@@ -82,18 +119,21 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 def get(ruleset_id: str, version: str) -> RuleSet:
-    row = db.session.scalar(select(RuleSetVersion).filter_by(ruleset_id=ruleset_id, version=version))
-    if row is None:
+    meta = db.session.execute(select(*_META).where(RuleSetVersion.ruleset_id == ruleset_id,
+                                                   RuleSetVersion.version == version)).first()
+    if meta is None:
         raise NotFound(f"no rule-set {ruleset_id}@{version} is published")
-    return _domain(row)
+    return _by_meta(meta)
 
 
 def in_force(jurisdiction: str, on: date) -> RuleSet:
-    rows = db.session.scalars(select(RuleSetVersion).filter_by(jurisdiction=jurisdiction)).all()
-    rs = select_ruleset([_domain(r) for r in rows], jurisdiction, on)
-    if rs is None:
+    """The version in force (domain.rulesets.select_ruleset), chosen afresh from the published versions' headers
+    on every call; only the chosen one is parsed (or taken from the cache by its digest)."""
+    metas = db.session.execute(select(*_META).where(RuleSetVersion.jurisdiction == jurisdiction)).all()
+    chosen = select_ruleset(metas, jurisdiction, on)  # reads jurisdiction, effective_from, version: as published
+    if chosen is None:
         raise NotFound(f"no rule-set for {jurisdiction} is in force on {on}")
-    return rs
+    return _by_meta(chosen)
 
 
 # ---- read-only helpers for the portal's rule-set pages ----

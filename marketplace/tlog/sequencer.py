@@ -15,6 +15,7 @@ second, so nothing queued waits longer than that even if a nudge is lost.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import delete, insert, select, text, tuple_, update
@@ -36,13 +37,20 @@ def queue(kind: str, data: bytes, certificate_id: str | None = None) -> QueuedEn
     row = QueuedEntry(kind=kind, data=data, certificate_id=certificate_id)
     db.session.add(row)
     db.session.flush()
-    after_commit(_nudge_if_queued, row.id)
+    after_commit(_nudge_unless_awaited, certificate_id, kind)
     return row
 
 
-def _nudge_if_queued(queue_id: int) -> None:
+def _awaited() -> set:
+    """(certificate id, kind) this request or job has already seen integrated (see await_certificate)."""
+    from flask import g
+
+    return g.setdefault("tlog_awaited", set())
+
+
+def _nudge_unless_awaited(certificate_id: str | None, kind: str) -> None:
     """The API's issuance integrates its own entry before this runs: then there is nothing to ask for."""
-    if db.session.get(QueuedEntry, queue_id, populate_existing=True) is not None:
+    if (certificate_id, kind) not in _awaited():
         from ..jobs import nudge
 
         nudge("tlog.integrate")
@@ -149,6 +157,12 @@ def pending() -> int:
     return db.session.scalar(select(db.func.count()).select_from(QueuedEntry)) or 0
 
 
+# Within one process, one waiting thread at a time tries to become the sequencer; the others sleep on this
+# condition until its attempt ends, then look for their entry (no storm of lock attempts on the database).
+_attempt = threading.Lock()
+_attempted = threading.Condition()
+
+
 def await_certificate(certificate_id: str, kind: str = "issuance", timeout: float = WAIT_SECONDS) -> int | None:
     """After the issuing commit: wait for the batch holding this certificate's entry, integrating it (and
     whatever else is queued) if no sequencer is running: group commit. Its index, or None if it is not in
@@ -156,16 +170,29 @@ def await_certificate(certificate_id: str, kind: str = "issuance", timeout: floa
     committed whatever happens here."""
     deadline = time.monotonic() + timeout
     look = select(LogEntry.idx).filter_by(certificate_id=certificate_id, kind=kind)
-    pause = POLL_FIRST
+    pause, first = POLL_FIRST, True
     while True:
         try:
-            idx = db.session.scalar(look)
+            idx = None if first else db.session.scalar(look)  # just queued: not in a batch yet, go sequence
+            first = False
             db.session.rollback()  # end the read: the next look must see the sequencer's commit
-            if idx is not None or time.monotonic() > deadline:
+            if idx is not None:
+                _awaited().add((certificate_id, kind))
                 return idx
-            with unit_of_work():  # become the sequencer if none is running (never queue for its lock)
-                ran = integrate_batch(wait=not _is_postgres())
-            if ran is None:  # one is running: its batch may hold our entry; look again shortly
+            if time.monotonic() > deadline:
+                return None
+            if not _attempt.acquire(blocking=False):  # a thread of this process is trying: wait for it
+                with _attempted:
+                    _attempted.wait(POLL_MAX)
+                continue
+            try:
+                with unit_of_work():  # become the sequencer if none is running (never queue for its lock)
+                    ran = integrate_batch(wait=not _is_postgres())
+            finally:
+                _attempt.release()
+                with _attempted:
+                    _attempted.notify_all()
+            if ran is None:  # another process's sequencer is running: its batch may hold our entry
                 time.sleep(pause)
                 pause = min(pause * 2, POLL_MAX)
         except Exception:  # a lock timeout, a lost connection: look again until the deadline

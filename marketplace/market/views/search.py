@@ -44,9 +44,8 @@ def search():
     q, failure = _search_query(args)
     hits, total, page_no, per_page = [], 0, 1, PER_PAGE
     if q is not None:
-        found = service.search(q, signed_in().jurisdiction)
-        total, page_no, per_page = len(found), q["page"], q["per_page"]
-        hits = found[(page_no - 1) * per_page: page_no * per_page]
+        hits, total = service.search(q, signed_in().jurisdiction)  # the page only, filtered and sorted in SQL
+        page_no, per_page = q["page"], q["per_page"]
     ctx = {"args": args, "failure": failure, "hits": hits, "total": total, "page_no": page_no,
            "pages": max(1, -(-total // per_page)), "jurisdiction": signed_in().jurisdiction,
            "peril_options": [(p, str(PERIL_NAMES[p])) for p in PERILS],
