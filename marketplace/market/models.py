@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, created_column, currency_column, id_column, minor_units, utcnow
@@ -10,6 +11,9 @@ from ..extensions import db
 from ..registry.models import Organization
 
 OFFERING_STATUSES = ("draft", "listed", "withdrawn")
+# The market search filters every listed offering on these two lists: stored as jsonb on PostgreSQL (parsed
+# once, when written) instead of json (parsed again by every search, for every row).
+SEARCHED_LIST = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Offering(db.Model):
@@ -24,8 +28,8 @@ class Offering(db.Model):
     id: Mapped[str] = id_column()
     insurer_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    perils: Mapped[list] = mapped_column(JSON, nullable=False)
-    jurisdictions: Mapped[list] = mapped_column(JSON, nullable=False)
+    perils: Mapped[list] = mapped_column(SEARCHED_LIST, nullable=False)
+    jurisdictions: Mapped[list] = mapped_column(SEARCHED_LIST, nullable=False)
     currency: Mapped[str] = currency_column()
     min_limit: Mapped[int] = minor_units()
     max_limit: Mapped[int] = minor_units()

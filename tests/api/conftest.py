@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import shutil
+from pathlib import Path
 
 import pytest
 from flask import request
@@ -71,21 +73,48 @@ def openapi_doc(sqlite_url, tmp_path_factory):
         return app.test_client().get("/api/openapi.json").json
 
 
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory) -> Path:
+    """The demo world, loaded once per run into a SQLite file of its own, next to the instance directory
+    that holds its key-encryption key. Each test that asks for `world` gets a copy of both: the same
+    world, fresh, for the price of a file copy instead of a demo load (hundreds of tests use it)."""
+    from tests.conftest import make_app, migrate_to_head
+
+    where = tmp_path_factory.mktemp("world-template")
+    url = f"sqlite:///{where / 'world.db'}"
+    migrate_to_head(url, where / "migrate")
+    app = make_app(url, where / "instance")
+    with app.app_context():
+        load()
+        db.session.commit()
+        sequencer.integrate()  # what the demo command's nudge does after its commit
+        db.session.remove()
+        db.engine.dispose()
+    return where
+
+
 @pytest.fixture
-def world(sqlite_app, openapi_doc):
-    load()
-    db.session.commit()
-    sequencer.integrate()  # what the demo command's nudge does after its commit
+def world(world_template, tmp_path, openapi_doc):
+    from tests.conftest import make_app
+
+    shutil.copyfile(world_template / "world.db", tmp_path / "world.db")
+    shutil.copytree(world_template / "instance", tmp_path / "instance")
+    app = make_app(f"sqlite:///{tmp_path / 'world.db'}", tmp_path / "instance")
     checker = ResponseChecker(openapi_doc)
 
-    @sqlite_app.after_request
+    @app.after_request
     def _check(resp):
         if request.url_rule is not None:
             checker.check(request.url_rule.rule, request.method, resp.status_code, resp.mimetype,
                           resp.get_json(silent=True))
         return resp
 
-    yield World(sqlite_app)
+    with app.app_context():
+        try:
+            yield World(app)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
     assert not checker.failures, "responses do not match the OpenAPI document:\n" + "\n".join(checker.failures)
 
 
