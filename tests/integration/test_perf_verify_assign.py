@@ -4,9 +4,7 @@ finds it half full. Small lists (64 entries) so that lists fill up within the te
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from marketplace.certificates import slots as slot_service
 from marketplace.certificates.models import Certificate, StatusList
@@ -14,20 +12,7 @@ from marketplace.db import utcnow
 from marketplace.extensions import db
 from marketplace.keys import service as keys
 from marketplace.obligations.models import ObligationRecord
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
+from tests.sql_statements import statements
 
 
 def take(ob: ObligationRecord, kid: str, list_id: int, index: int) -> None:

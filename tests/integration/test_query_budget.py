@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from flask import current_app
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from marketplace.allocations.models import Allocation
 from marketplace.auth import service as auth
@@ -31,23 +30,10 @@ from marketplace.policies.models import Policy
 from marketplace.registry import service as registry
 from marketplace.registry.models import Exchange, Organization
 from marketplace.rulesets import service as rulesets
+from tests.sql_statements import statements
 
 R = "/api/v1"
 PERILS = ["theft_hack", "insider_fraud", "operational_failure", "custodian_failure", "business_disruption"]
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
 
 
 def org(kind: str, name: str) -> Organization:

@@ -10,7 +10,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
 from marketplace.attestations.models import Attestation
 from marketplace.certificates import service, statuslists
@@ -23,21 +23,8 @@ from marketplace.keys.models import SigningKey
 from marketplace.obligations.models import ObligationRecord
 from marketplace.policies.models import Policy
 from marketplace.tlog import sequencer
+from tests.sql_statements import statements
 from tests.unit.hostile import raw_token
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
 
 
 @contextmanager
