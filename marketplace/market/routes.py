@@ -12,6 +12,7 @@ from ..web.guard import acting_as, principal, requires
 from ..web.pagination import page_of, paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rules)
+    search,
     service,
 )
 from .models import CoverageRequest, Offering
@@ -59,7 +60,7 @@ def create_offering(data):
 def search_offerings(q):
     """Search listed offerings. Each hit shows the insurer's current rating and whether cover from it would
     be eligible under the caller's jurisdiction rule-set, naming the failing checks."""
-    hits, total = service.search(q, principal().jurisdiction)  # the page only, filtered and sorted in SQL
+    hits, total = search.search(q, principal().jurisdiction)  # the page only, filtered and sorted in SQL
     return page_of(hits, total, q["page"], q["per_page"])
 
 

@@ -23,7 +23,7 @@ from marketplace.domain.market import offering_checks
 from marketplace.domain.rulesets import parse_ruleset
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.market import service as market
+from marketplace.market import search as market
 from marketplace.market.models import Offering
 from marketplace.obligations.models import ObligationRecord
 from marketplace.policies.models import Policy

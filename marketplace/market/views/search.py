@@ -13,6 +13,7 @@ from ...extensions import db
 from ...registry.models import Exchange
 from ...tenancy import get_visible
 from ...web.pages import Failure, attempt, load_form, page, signed_in
+from .. import search as market_search
 from .. import service
 from ..models import Offering
 from ..schemas import RequestCreate, SearchQuery
@@ -44,7 +45,7 @@ def search():
     q, failure = _search_query(args)
     hits, total, page_no, per_page = [], 0, 1, PER_PAGE
     if q is not None:
-        hits, total = service.search(q, signed_in().jurisdiction)  # the page only, filtered and sorted in SQL
+        hits, total = market_search.search(q, signed_in().jurisdiction)  # the page only, filtered and sorted in SQL
         page_no, per_page = q["page"], q["per_page"]
     ctx = {"args": args, "failure": failure, "hits": hits, "total": total, "page_no": page_no,
            "pages": max(1, -(-total // per_page)), "jurisdiction": signed_in().jurisdiction,
