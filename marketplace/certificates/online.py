@@ -94,9 +94,9 @@ def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
     known = None if row.cert_id is None else (row.cert_status == "revoked", row.revoked_reason or "")
     listed = None
     if list_id is not None and row.published is not None and row.published_at is not None:
-        listed = statuslists.current(list_id, utcnow(), (row.published, row.published_at))
+        listed = statuslists.credential(list_id, utcnow(), (row.published, row.published_at))
     elif list_id is not None:
-        listed = statuslists.current(list_id, utcnow())  # not published yet (or no such list): the slow path
+        listed = statuslists.credential(list_id, utcnow())  # not published yet (or no such list): the slow path
     cp = None if row.cp_tree_size is None else _Checkpoint(row.cp_tree_size, row.cp_root_hash, row.cp_note)
     return Snapshot(known, listed, cp)
 

@@ -36,15 +36,20 @@ def set_revoked(list_id: int, index: int) -> None:
     sl.bits, sl.updated_at, sl.published, sl.published_at = bytes(bits), utcnow(), None, None
 
 
-def credential(list_id: int, now: datetime) -> str | None:
-    """The published list; re-signed here when a revocation withdrew it or its ttl ran out (never stale)."""
-    row = db.session.execute(select(StatusList.published, StatusList.published_at)
-                             .where(StatusList.id == list_id)).first()
+def credential(list_id: int, now: datetime, row: tuple[str, datetime] | None = None) -> str | None:
+    """The published list, re-signed here when a revocation withdrew it or its ttl ran out (never stale).
+    Reads the published text and its time only (never the 16 KiB of bits), or takes them as `row` from a
+    caller that read them (online verification's snapshot query). What is derived from the text (its parse,
+    its signature check, the decoded bits) is cached by the text itself: a new bit is a new key."""
+    if row is None:
+        row = db.session.execute(select(StatusList.published, StatusList.published_at)
+                                 .where(StatusList.id == list_id)).first()
     if row is None:
         return None
-    if row.published is None or row.published_at is None or now - row.published_at >= timedelta(seconds=TTL_SECONDS):
+    published, at = row
+    if published is None or at is None or now - at >= timedelta(seconds=TTL_SECONDS):
         return _republish(list_id, now)
-    return row.published
+    return published
 
 
 def _republish(list_id: int, now: datetime) -> str:
@@ -56,22 +61,6 @@ def _republish(list_id: int, now: datetime) -> str:
     db.session.execute(update(StatusList).where(StatusList.id == list_id, StatusList.lock_version == sl.lock_version)
                        .values(published=text, published_at=now).execution_options(synchronize_session=False))
     return text
-
-
-def current(list_id: int, now: datetime, row: tuple[str, datetime] | None = None) -> str | None:
-    """credential() for the verify API: reads the published text and its time only (never the 16 KiB of
-    bits), or takes them as `row` from a caller that read them, so every request sees the list as last
-    published by any process (a revocation republishes in its own transaction). What is derived from it (its
-    parse, its signature check, the decoded bits) is cached by the text itself: a new bit is a new key."""
-    if row is None:
-        row = db.session.execute(select(StatusList.published, StatusList.published_at)
-                                 .where(StatusList.id == list_id)).first()
-    if row is None:
-        return None
-    published, at = row
-    if published is None or at is None or now - at >= timedelta(seconds=TTL_SECONDS):
-        return _republish(list_id, now)  # withdrawn by a revocation, or the schedule fell behind
-    return published
 
 
 def seconds_left(list_id: int, now: datetime) -> int:
