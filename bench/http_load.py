@@ -95,6 +95,7 @@ def load_world(a) -> dict:
     from marketplace.db import new_id
     from marketplace.demo import data
     from marketplace.demo.service import load
+    from marketplace.domain.market import rate_e18
     from marketplace.extensions import db
     from marketplace.market.models import Offering
     from marketplace.obligations.models import ObligationRecord
@@ -143,6 +144,7 @@ def load_world(a) -> dict:
                           "currency": cur, "min_limit": lo, "max_limit": lo * 10, "capacity": lo * 40,
                           "capacity_used": (n % 5) * lo, "deductible": lo // 10, "min_term_months": 6,
                           "max_term_months": 12 + 12 * (n % 3), "indicative_rate": f"0.0{10 + n % 9}",
+                          "indicative_rate_e18": rate_e18(f"0.0{10 + n % 9}"),
                           "cancellation_notice_days": 90, "status": "listed" if n % 10 else "withdrawn"})
     bulk(Offering, offerings)
     del offerings

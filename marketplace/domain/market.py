@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import DomainError
+
+RATE_PLACES = 18  # an indicative rate carries at most this many decimal places (the API refuses more)
 
 # request -> quote|decline -> accept -> bind; plus expire (a quote past its expiry) and withdraw (by the exchange).
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -87,3 +90,15 @@ def offering_checks(perils: frozenset[str], max_term_months: int, rating: str | 
         longest = max_term_months * 365 // 12
         out.append(Check("initial_term", longest >= initial, f"longest term about {longest} days; minimum {initial}"))
     return out
+
+
+def rate_e18(rate: Decimal | str) -> int:
+    """An indicative rate as the exact integer rate x 10^18, which SQL sorts and indexes like the Decimal on
+    every database (SQLite has no decimal type). Exact for every rate the API accepts (at most RATE_PLACES
+    decimal places, 0 < rate < 1); a rate with more places is refused rather than rounded."""
+    value = Decimal(rate)
+    if not value.is_finite() or not 0 <= value < 1:
+        raise DomainError("a rate must be at least 0 and below 1")
+    if value.as_tuple().exponent < -RATE_PLACES:
+        raise DomainError(f"a rate needs at most {RATE_PLACES} decimal places")
+    return int(value.scaleb(RATE_PLACES))

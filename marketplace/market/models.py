@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import UTCDateTime, created_column, currency_column, id_column, minor_units, utcnow
+from ..domain.market import rate_e18
 from ..extensions import db
 from ..registry.models import Organization
 
@@ -23,6 +24,8 @@ class Offering(db.Model):
         CheckConstraint("min_limit > 0 AND min_limit <= max_limit", name="limit_range"),
         CheckConstraint("min_term_months >= 1 AND min_term_months <= max_term_months", name="term_range"),
         CheckConstraint("status IN ('draft','listed','withdrawn')", name="status"),
+        # the market's default order: the first page is read off this index, not sorted from every row
+        Index("ix_offerings_status_rate", "status", "indicative_rate_e18", "id"),
     )
 
     id: Mapped[str] = id_column()
@@ -39,6 +42,7 @@ class Offering(db.Model):
     min_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
     max_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
     indicative_rate: Mapped[str] = mapped_column(String(40), nullable=False)  # Decimal per annum on limit
+    indicative_rate_e18: Mapped[int] = mapped_column(BigInteger, nullable=False)  # set with it: domain.rate_e18
     cancellation_notice_days: Mapped[int] = mapped_column(Integer, nullable=False, default=90)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -46,6 +50,20 @@ class Offering(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
     insurer: Mapped[Organization] = relationship()
+
+    @validates("indicative_rate")
+    def _sortable_rate(self, _key, value):
+        self.indicative_rate_e18 = rate_e18(value)
+        return value
+
+
+class MarketState(db.Model):
+    """One row: `version` goes up in the transaction of every change to `offerings` (a database trigger, so
+    bulk SQL counts too: migration 0013). The market search caches its counts keyed by it."""
+    __tablename__ = "market_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class CoverageRequest(db.Model):

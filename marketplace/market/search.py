@@ -1,24 +1,38 @@
 """The market search (GET /api/v1/offerings and the portal's market page): listed offerings filtered,
-sorted and paged in SQL, then only the page's rows read and annotated with rating and eligibility."""
+sorted and paged in SQL, then only the page's rows read and annotated with rating and eligibility.
+
+Every insurer's standing (where it is approved, how the caller's regulator rates it) is read first, live, in
+one small query; the offerings query then filters on it as literal insurer lists, so PostgreSQL reads the
+first page off the (status, rate, id) index instead of sorting every listed offering. The total is cached
+by market_state.version, which a trigger moves on in every transaction that changes offerings
+(migration 0013), and by everything else the count depends on, so a cached total is never stale."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, Numeric, String, and_, case, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
+from sqlalchemy import and_, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.orm import aliased, contains_eager
 
+from ..cache import LRU
 from ..domain import ratings
 from ..domain.market import offering_checks
 from ..errors import NotFound
 from ..extensions import db
-from ..registry import service as registry
 from ..registry.models import InsurerApproval, Organization
 from ..rulesets import service as rulesets
-from .models import Offering
+from .models import MarketState, Offering
 
-_PAD = "0" * 42  # indicative_rate is at most 40 characters
+_TOTALS = LRU(512)  # (market version, filters, standings) -> how many offerings match
+
+
+@dataclass(frozen=True)
+class Standing:
+    approved_in: frozenset[str]  # registry.approved_jurisdictions
+    rating: str | None  # by the caller's regulator (registry.ratings_in), else the insurer's own rating
 
 
 def _postgres() -> bool:
@@ -26,12 +40,19 @@ def _postgres() -> bool:
 
 
 def _json_has(column, value):
-    """SQL: the JSON list of strings in `column` holds `value` (a bound value or another column). PostgreSQL
-    reads the column as jsonb (`?`: a top-level string element); SQLite walks it with json_each."""
+    """SQL: the JSON list of strings in `column` holds `value`. PostgreSQL reads the column as jsonb (`?`: a
+    top-level string element); SQLite walks it with json_each."""
     if _postgres():
         return cast(column, JSONB).has_key(value)
     each = func.json_each(column).table_valued("value")
     return select(literal(1)).select_from(each).where(each.c.value == value).exists()
+
+
+def _json_has_any(column, values):
+    """SQL: the JSON list in `column` holds at least one of `values`."""
+    if _postgres():
+        return cast(column, JSONB).has_any(array(sorted(values)))
+    return or_(*(_json_has(column, v) for v in sorted(values)))
 
 
 def _json_has_all(column, values: list[str]):
@@ -41,144 +62,123 @@ def _json_has_all(column, values: list[str]):
     return and_(*(_json_has(column, v) for v in sorted(set(values))))
 
 
-def _approved_in(jurisdiction: str):
-    """SQL: the offering's insurer is approved in `jurisdiction` (by a regulator there, as
-    registry.approved_jurisdictions reads it). Read live on every search, never cached."""
-    regulator = aliased(Organization)
-    return (select(literal(1)).select_from(InsurerApproval)
+@functools.cache
+def _standings_query():
+    """Built once (it takes no parameters): building the aliases costs more than running it."""
+    regulator, insurer = aliased(Organization), aliased(Organization)
+    version = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
+    return (select(InsurerApproval.insurer_id, InsurerApproval.status, InsurerApproval.rating, regulator.kind,
+                   regulator.jurisdiction, insurer.rating, version)
             .join(regulator, regulator.id == InsurerApproval.regulator_id)
-            .where(InsurerApproval.insurer_id == Offering.insurer_id, InsurerApproval.status == "approved",
-                   regulator.jurisdiction == jurisdiction).exists())
+            .join(insurer, insurer.id == InsurerApproval.insurer_id)
+            .order_by(regulator.created_at, regulator.id))
 
 
-def _approved_somewhere():
-    """SQLite: the insurer is approved in some jurisdiction the offering lists (registry.approved_jurisdictions,
-    read live, never cached): EXISTS over the approvals and json_each."""
-    regulator = aliased(Organization)
-    return (select(literal(1)).select_from(InsurerApproval)
-            .join(regulator, regulator.id == InsurerApproval.regulator_id)
-            .where(InsurerApproval.insurer_id == Offering.insurer_id, InsurerApproval.status == "approved",
-                   regulator.jurisdiction.is_not(None), regulator.jurisdiction != "",
-                   _json_has(Offering.jurisdictions, regulator.jurisdiction)).exists())
+def standings(caller_jurisdiction: str | None) -> tuple[dict[str, Standing], int | None]:
+    """Every insurer with a standing anywhere -> Standing, and the market's version, in one statement (one
+    snapshot). Read live on every search, never cached: a suspension or a new rating shows at once."""
+    rows = db.session.execute(_standings_query()).all()
+    if not rows:
+        return {}, None
+    approved: dict[str, set[str]] = {}
+    rated: dict[str, str | None] = {}
+    for insurer_id, status, rating, kind, jurisdiction, own_rating, _ in rows:
+        approved.setdefault(insurer_id, set())
+        if status == "approved" and jurisdiction:
+            approved[insurer_id].add(jurisdiction)
+        if not caller_jurisdiction:
+            rated[insurer_id] = own_rating
+        elif kind == "regulator" and jurisdiction == caller_jurisdiction and insurer_id not in rated:
+            rated[insurer_id] = rating  # the first regulator there, by creation, with a standing
+    return {i: Standing(frozenset(js), rated.get(i)) for i, js in approved.items()}, rows[0][-1]
 
 
-def _standing(caller_jurisdiction: str | None):
-    """PostgreSQL: one row per insurer with a standing anywhere, joined to each offering in one hash join:
-    `js`, the jurisdictions approving it (registry.approved_jurisdictions), and `rating`, the one the regulator
-    of the caller's jurisdiction gave it (registry.ratings_in: the first regulator there by creation, with a
-    standing; None when unrated). Read live on every search, never cached."""
-    regulator = aliased(Organization)
-    approved = and_(InsurerApproval.status == "approved", regulator.jurisdiction.is_not(None),
-                    regulator.jurisdiction != "")
-    cols = [InsurerApproval.insurer_id, func.array_agg(regulator.jurisdiction).filter(approved).label("js")]
-    if caller_jurisdiction:
-        first = func.array_agg(aggregate_order_by(InsurerApproval.rating, regulator.created_at, regulator.id),
-                               type_=ARRAY(String)).filter(and_(regulator.kind == "regulator",
-                                                                regulator.jurisdiction == caller_jurisdiction))
-        cols.append(first[1].label("rating"))
-    return (select(*cols).join(regulator, regulator.id == InsurerApproval.regulator_id)
-            .group_by(InsurerApproval.insurer_id).subquery("standing"))
+def _approved(where_jurisdiction: str | None, standing: dict[str, Standing]):
+    """SQL: the offering's insurer is approved in a jurisdiction the offering lists (in `where_jurisdiction`,
+    when the search names one), as literal insurer lists grouped by where each is approved. None: nobody."""
+    if where_jurisdiction:
+        ids = sorted(i for i, s in standing.items() if where_jurisdiction in s.approved_in)
+        return and_(Offering.insurer_id.in_(ids), _json_has(Offering.jurisdictions, where_jurisdiction)) \
+            if ids else None
+    groups: dict[frozenset[str], list[str]] = {}
+    for insurer_id, s in sorted(standing.items()):
+        if s.approved_in:
+            groups.setdefault(s.approved_in, []).append(insurer_id)
+    if not groups:
+        return None
+    return or_(*(and_(Offering.insurer_id.in_(ids), _json_has_any(Offering.jurisdictions, js))
+                 for js, ids in sorted(groups.items(), key=lambda g: sorted(g[0]))))
 
 
-def _caller_ratings(jurisdiction: str):
-    """Per insurer, the rating the regulator of `jurisdiction` gave it (registry.ratings_in: the first regulator
-    there, by creation, that has a standing with the insurer)."""
-    regulator = aliased(Organization)
-    first = func.row_number().over(partition_by=InsurerApproval.insurer_id,
-                                   order_by=(regulator.created_at, regulator.id))
-    return (select(InsurerApproval.insurer_id, InsurerApproval.rating, first.label("n"))
-            .join(regulator, regulator.id == InsurerApproval.regulator_id)
-            .where(regulator.kind == "regulator", regulator.jurisdiction == jurisdiction)
-            .subquery("caller_ratings"))
+def _rating_rank(standing: dict[str, Standing]):
+    """SQL: the insurer's rating as a rank, best highest (-index on the scale; -99 unrated, as listed first
+    in SCALE order)."""
+    ranks = {i: -ratings.SCALE.index(s.rating) for i, s in standing.items() if s.rating in ratings.SCALE}
+    return case(ranks, value=Offering.insurer_id, else_=-99) if ranks else literal(-99)
 
 
-def _rate_keys() -> list:
-    """ORDER BY keys equal to sorting by Decimal(indicative_rate). PostgreSQL: NUMERIC, exact. SQLite has no
-    decimal type: a rate (0 < rate < 1, as str(Decimal) writes it) is either "0.ddd" (>= 1E-6), compared
-    exactly as text once right-padded with zeros, or "dE-n" (< 1E-6, at most 12 significant digits: exact
-    enough as REAL)."""
-    rate = Offering.indicative_rate
-    if _postgres():
-        return [cast(rate, Numeric)]
-    plain = rate.like("0.%")
-    return [case((plain, 1), else_=0), case((plain, func.substr(rate + _PAD, 1, 42)), else_=None),
-            case((plain, None), else_=cast(rate, Float))]
-
-
-def _sort_keys(key: str, rating) -> list:
+def _sort_keys(key: str, standing: dict[str, Standing]) -> list:
     name = key.lstrip("-")
     if name == "rate":
-        keys = _rate_keys()
+        keys = [Offering.indicative_rate_e18]  # exact: domain.rate_e18
     elif name == "capacity":
         keys = [Offering.capacity - Offering.capacity_used]
-    else:  # best rating last, unrated first: -index on the scale, -99 without one (as listed in SCALE)
-        keys = [case({r: -i for i, r in enumerate(ratings.SCALE)}, value=rating, else_=-99)]
+    else:
+        keys = [_rating_rank(standing)]
     keys.append(Offering.id)
     return [k.desc() for k in keys] if key.startswith("-") else keys
+
+
+def _total(where: list, key: tuple) -> int:
+    """How many offerings match. Cached by `key`, which holds the market's version as read with the
+    standings; on a miss, the count and the version it holds for are read in one statement (one snapshot)."""
+    count = select(func.count()).select_from(Offering).where(*where)
+    if key[0] is None:  # no version row to key by: count every time
+        return db.session.scalar(count)
+    cached = _TOTALS.get(key)
+    if cached is not None:
+        return cached
+    version = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
+    seen, total = db.session.execute(select(version, count.scalar_subquery())).one()
+    return _TOTALS.put((seen, *key[1:]), total)
 
 
 def search(q: dict, caller_jurisdiction: str | None) -> tuple[list[dict], int]:
     """One page (q["page"], q["per_page"]) of listed offerings, and how many match in all. Filter, annotate with
     rating and eligibility for the caller's rule-set, sort. Suspended or unapproved insurers' offerings drop out
-    at once (approval is read live, not cached). The rating shown, filtered on, sorted by and checked is the one
-    the regulator of the caller's jurisdiction gave (ratings are per regulator; None when that regulator has not
-    rated the insurer).
+    at once (standings are read live, not cached). The rating shown, filtered on, sorted by and checked is the
+    one the regulator of the caller's jurisdiction gave (ratings are per regulator; None when that regulator
+    has not rated the insurer); without a caller's jurisdiction, the insurer's own.
 
-    Filtering, sorting and paging run in SQL: a page costs the same few queries (count, page, the page's
-    insurers' approvals, the rule-set) however many offerings are listed, and only the page's rows are read."""
-    insurer = aliased(Organization)
-    where = [Offering.status == "listed"]
+    A page costs the same few queries (standings, the page, the rule-set; the count when not cached) however
+    many offerings are listed, and only the page's rows are read."""
+    standing, version = standings(caller_jurisdiction)
+    approved = _approved(q.get("jurisdiction"), standing)
+    if approved is None:
+        return [], 0
+    where = [Offering.status == "listed", approved]
     if "currency" in q:
         where.append(Offering.currency == q["currency"])
-    j, standing, rated = q.get("jurisdiction"), None, None
-    if _postgres():
-        standing = _standing(caller_jurisdiction)
-        if j:  # implies approved in a jurisdiction the offering lists
-            where += [_json_has(Offering.jurisdictions, j), literal(j) == standing.c.js.any_()]
-        else:
-            where.append(cast(Offering.jurisdictions, JSONB).op("?|")(standing.c.js))
-        rating = standing.c.rating if caller_jurisdiction else insurer.rating
-    else:
-        if j:  # implies approved in a jurisdiction the offering lists
-            where += [_json_has(Offering.jurisdictions, j), _approved_in(j)]
-        else:
-            where.append(_approved_somewhere())
-        rated = _caller_ratings(caller_jurisdiction) if caller_jurisdiction else None
-        rating = rated.c.rating if rated is not None else insurer.rating
     if q.get("perils"):
         where.append(_json_has_all(Offering.perils, q["perils"]))
     if "min_capacity" in q:
         where.append(Offering.capacity - Offering.capacity_used >= q["min_capacity"])
     if "limit" in q:
         where += [Offering.min_limit <= q["limit"], Offering.max_limit >= q["limit"]]
+    if "min_rating" in q:
+        good = set(ratings.SCALE[:ratings.SCALE.index(q["min_rating"]) + 1])
+        where.append(Offering.insurer_id.in_(sorted(i for i, s in standing.items() if s.rating in good)))
 
-    if "min_rating" in q:  # (rating without a caller's jurisdiction: the admission rating)
-        where.append(rating.in_(ratings.SCALE[:ratings.SCALE.index(q["min_rating"]) + 1]))
-
-    def joined(stmt):
-        stmt = stmt.select_from(Offering)
-        if not caller_jurisdiction:  # the rating is the insurer's own
-            stmt = stmt.join(insurer, insurer.id == Offering.insurer_id)
-        if standing is not None:
-            stmt = stmt.join(standing, standing.c.insurer_id == Offering.insurer_id)
-        if rated is not None:
-            stmt = stmt.outerjoin(rated, and_(rated.c.insurer_id == Offering.insurer_id, rated.c.n == 1))
-        return stmt.where(*where)
-
-    total = db.session.scalar(joined(select(func.count())))
+    filters = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in q.items()
+                           if k not in ("page", "per_page", "sort")))
+    total = _total(where, (version, caller_jurisdiction, filters, tuple(sorted(standing.items()))))
     offset = (q["page"] - 1) * q["per_page"]  # may exceed what the database driver takes: past the end anyway
     if offset >= total:
         return [], total
-    sort = q.get("sort", "rate")
-    # the page's ids are chosen on narrow rows; only they are then read whole, with their insurer
-    page = (joined(select(Offering.id, rating.label("rating"))).order_by(*_sort_keys(sort, rating))
-            .limit(q["per_page"]).offset(offset).subquery("page"))
-    shown = aliased(Organization)
-    rows = db.session.execute(select(Offering, page.c.rating).join(page, page.c.id == Offering.id)
-                              .join(shown, shown.id == Offering.insurer_id)
-                              .options(contains_eager(Offering.insurer.of_type(shown)))
-                              .order_by(*_sort_keys(sort, page.c.rating))).all()
-    approvals = registry.approved_jurisdictions_of({o.insurer_id for o, _ in rows})
+    rows = db.session.scalars(select(Offering).join(Offering.insurer).options(contains_eager(Offering.insurer))
+                              .where(*where)
+                              .order_by(*_sort_keys(q.get("sort", "rate"), standing))
+                              .limit(q["per_page"]).offset(offset)).all()
     rs = None
     if caller_jurisdiction and rows:
         try:
@@ -186,10 +186,11 @@ def search(q: dict, caller_jurisdiction: str | None) -> tuple[list[dict], int]:
         except NotFound:
             rs = None
     out = []
-    for o, rating in rows:
-        checks = (offering_checks(frozenset(o.perils), o.max_term_months, rating, approvals[o.insurer_id],
+    for o in rows:
+        s = standing[o.insurer_id]
+        checks = (offering_checks(frozenset(o.perils), o.max_term_months, s.rating, s.approved_in,
                                   caller_jurisdiction, rs) if rs else [])
-        out.append({"offering": o, "remaining_capacity": o.capacity - o.capacity_used, "insurer_rating": rating,
+        out.append({"offering": o, "remaining_capacity": o.capacity - o.capacity_used, "insurer_rating": s.rating,
                     "eligibility": {"ruleset": f"{rs.id}@{rs.version}" if rs else None,
                                     "eligible": bool(rs) and all(c.ok for c in checks),
                                     "failing_checks": [c.name for c in checks if not c.ok],

@@ -19,7 +19,7 @@ from marketplace.allocations.models import Allocation
 from marketplace.auth import service as auth
 from marketplace.db import new_id
 from marketplace.domain import ratings
-from marketplace.domain.market import offering_checks
+from marketplace.domain.market import offering_checks, rate_e18
 from marketplace.domain.rulesets import parse_ruleset
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -74,6 +74,7 @@ def add_offerings(n: int, insurers: list[str], start: int = 0) -> None:
                      "currency": currencies[k % 4], "min_limit": lo, "max_limit": lo * 10, "capacity": lo * 40,
                      "capacity_used": (k % 5) * lo, "deductible": lo // 10, "min_term_months": 6,
                      "max_term_months": 12 + 12 * (k % 3), "indicative_rate": RATES[k % len(RATES)],
+                     "indicative_rate_e18": rate_e18(RATES[k % len(RATES)]),
                      "cancellation_notice_days": 90, "status": "listed" if k % 9 else "withdrawn",
                      "lock_version": 0})
     db.session.execute(insert(Offering), rows)
@@ -269,3 +270,34 @@ def test_a_ruleset_version_published_after_a_request_is_used_by_the_next(market_
         assert r.json["items"][0]["eligibility"]["ruleset"] == f"{base.ruleset_id}@{version}" != before
     r, seen = get(app, f"{R}/offerings", headers, query_string={"jurisdiction": "JP"})
     assert not any("ruleset_versions.document" in s for s in seen)  # parsed once per digest
+
+
+def test_a_cached_total_moves_with_any_change_to_offerings_made_elsewhere(market_world):
+    """Totals are cached by market_state.version, which the database moves on in every transaction that
+    changes offerings, however it is written (here: plain SQL on another connection, as another worker)."""
+    add_offerings(30, market_world["insurers"])
+
+    def total() -> tuple[int, list[str]]:
+        db.session.remove()
+        with statements() as seen:
+            _, n = market.search({"page": 1, "per_page": 5}, "JP")
+        return n, [s for s in seen if "count(" in s]
+
+    first, counted = total()
+    assert counted  # a miss: counted
+    again, counted = total()
+    assert (again, counted) == (first, [])  # nothing changed: the cached total, no count
+
+    def elsewhere(stmt) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+
+    one = market.search({"page": 1, "per_page": 1}, "JP")[0][0]["offering"].id
+    before, _ = total()
+    elsewhere(Offering.__table__.update().where(Offering.id == one).values(status="withdrawn"))
+    after, counted = total()
+    assert counted and after == before - 1 == len(reference_search({}, "JP"))
+    elsewhere(Offering.__table__.update().where(Offering.id == one).values(status="listed"))
+    assert total()[0] == before
+    add_offerings(9, market_world["insurers"], start=30)  # 8 listed (every 9th is withdrawn), some in US only
+    assert total()[0] == len(reference_search({}, "JP")) > before

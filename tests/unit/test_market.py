@@ -1,6 +1,9 @@
 """The request state machine and capacity: unit tests and a hypothesis state machine."""
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -12,6 +15,7 @@ from marketplace.domain.market import (
     Capacity,
     CapacityExceeded,
     IllegalTransition,
+    rate_e18,
     transition,
 )
 
@@ -78,3 +82,21 @@ class Market(RuleBasedStateMachine):
 
 
 TestMarket = Market.TestCase
+
+
+rates = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.999999999999999999"), places=18,
+                    allow_nan=False, allow_infinity=False)
+
+
+@given(rates, rates)
+def test_rate_e18_orders_exactly_as_the_decimals_do(a, b):
+    assert (rate_e18(a) < rate_e18(b)) == (a < b) and (rate_e18(a) == rate_e18(b)) == (a == b)
+    assert Decimal(rate_e18(a)).scaleb(-18) == a  # exact: nothing rounded
+    assert rate_e18(str(a)) == rate_e18(a) < 2 ** 63  # a BIGINT
+
+
+def test_rate_e18_refuses_what_it_cannot_hold_exactly():
+    assert rate_e18("1E-18") == 1 and rate_e18("0.012") == 12 * 10 ** 15 and rate_e18("1.0E-7") == 10 ** 11
+    for bad in ("1E-19", "0.1234567890123456789", "1", "-0.01", "NaN", "Infinity"):
+        with pytest.raises(DomainError):
+            rate_e18(bad)
