@@ -70,3 +70,40 @@ def test_candidates_are_checked_through_the_unique_index(demo):
             conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table would be scanned whatever the index
         plan = " ".join(str(r) for r in conn.exec_driver_sql(prefix + str(compiled)).all())
     assert "index" in plan.lower(), plan
+
+
+def test_a_large_list_is_recounted_only_once_a_window_of_it_looks_half_full(demo):
+    """A list larger than slots.SAMPLE: while a random window is clearly under half used, the probes' hint
+    costs one window count, never the exact recount of every used slot; once the list is past half, the
+    recount runs and closes it."""
+    ob = db.session.scalars(select(ObligationRecord)).first()
+    kid = keys.platform_key().kid
+    db.session.execute(update(StatusList).values(used=StatusList.size))  # the demo's lists count as full
+    size = 2 * slot_service.SAMPLE
+    big = StatusList(size=size, bits=bytes(size // 8), used=0)
+    db.session.add(big)
+    db.session.commit()
+    now = utcnow()
+    rows = [{"id": f"00000000-0000-4000-8000-{i:012d}", "obligation_id": ob.id, "exchange_id": ob.exchange_id,
+             "period": "2027-Q1", "kid": kid, "jws": "x", "credential": {}, "status_list_id": big.id,
+             "status_index": i, "valid_from": now, "valid_until": now, "created_by": "test"}
+            for i in range(0, size, 5)]  # 20% used, evenly spread: every window shows about 20%
+    db.session.execute(Certificate.__table__.insert(), rows)
+    db.session.commit()
+
+    def counts(seen):
+        return [s for s in seen if "count(" in s and "FROM certificates" in s]
+
+    with statements() as seen:
+        assert slot_service._close_if_half_full(big.id, size) is False
+    assert len(counts(seen)) == 1 and "status_index >=" in counts(seen)[0]  # the window only
+    more = [{**r, "id": f"00000000-0000-4000-9000-{i:012d}", "status_index": i}
+            for i in range(size) if i % 5 and i % 5 != 3 for r in rows[:1]]  # now 80% used
+    db.session.execute(Certificate.__table__.insert(), more)
+    db.session.commit()
+    with statements() as seen:
+        assert slot_service._close_if_half_full(big.id, size) is True
+    assert len(counts(seen)) == 2  # the window, then the exact recount
+    db.session.commit()
+    assert db.session.get(StatusList, big.id).used == len(rows) + len(more)
+    assert slot_service.assign()[0] != big.id  # closed: new certificates go elsewhere
