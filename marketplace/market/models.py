@@ -58,8 +58,9 @@ class Offering(db.Model):
 
 
 class MarketState(db.Model):
-    """One row: `version` goes up in the transaction of every change to `offerings` (a database trigger, so
-    bulk SQL counts too: migration 0013). The market search caches its counts keyed by it."""
+    """One row: `version` goes up in the transaction of every change to `offerings` or `organizations` (database
+    triggers, so bulk SQL counts too: migration 0013). The market search caches its counts and answers keyed
+    by it (market.search.Market.key)."""
     __tablename__ = "market_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
+from ..cache import LRU
 from ..errors import Forbidden
 from ..extensions import db
 from ..registry.models import Exchange, Organization
@@ -31,6 +33,9 @@ from .schemas import (
 )
 
 bp = Blueprint("market", __name__, url_prefix="/api/v1", description="Coverage market")
+# search answers as sent, by search.Market.key (everything an answer depends on, read on every request):
+# an entry is never stale, only evicted (marketplace.cache)
+_PAGES = LRU(256)
 
 
 def _me(kind: str):
@@ -60,8 +65,18 @@ def create_offering(data):
 def search_offerings(q):
     """Search listed offerings. Each hit shows the insurer's current rating and whether cover from it would
     be eligible under the caller's jurisdiction rule-set, naming the failing checks."""
-    hits, total = search.search(q, principal().jurisdiction)  # the page only, filtered and sorted in SQL
-    return page_of(hits, total, q["page"], q["per_page"])
+    caller = principal().jurisdiction
+    now = search.market(caller)
+    key = now.key(q)
+    answer = _PAGES.get(key) if key is not None else None
+    if answer is None:
+        hits, total = search.search(q, caller, now)  # the page only, filtered and sorted in SQL
+        body, _ = page_of(hits, total, q["page"], q["per_page"])
+        answer = (current_app.json.response(SearchPage().dump(body)).get_data(), total)
+        if key is not None:
+            _PAGES.put(key, answer)
+    _, headers = page_of([], answer[1], q["page"], q["per_page"])  # links name this request's own URL
+    return Response(answer[0], mimetype=current_app.json.mimetype, headers=headers)
 
 
 @bp.route("/offerings/<offering_id>", methods=["GET"])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased, contains_eager
 from ..cache import LRU
 from ..domain import ratings
 from ..domain.market import offering_checks
+from ..domain.rulesets import RuleSet
 from ..errors import NotFound
 from ..extensions import db
 from ..registry.models import InsurerApproval, Organization
@@ -143,16 +144,49 @@ def _total(where: list, key: tuple) -> int:
     return _TOTALS.put((seen, *key[1:]), total)
 
 
-def search(q: dict, caller_jurisdiction: str | None) -> tuple[list[dict], int]:
+@dataclass(frozen=True)
+class Market:
+    """What a search reads before its page, live on every search (never cached): every insurer's standing,
+    the market's version, the caller's rule-set in force today."""
+    caller: str | None
+    standing: dict[str, Standing]
+    version: int | None
+    ruleset: RuleSet | None
+    today: date
+
+    def key(self, q: dict) -> tuple | None:
+        """A key that names one answer to the search `q` forever (an answer may be cached under it): it holds
+        everything the answer depends on. None when there is no version to key by."""
+        if self.version is None:
+            return None
+        rs = (self.ruleset.id, self.ruleset.version, self.ruleset.digest) if self.ruleset else None
+        asked = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in q.items()))
+        return self.version, self.caller, self.today, rs, tuple(sorted(self.standing.items())), asked
+
+
+def market(caller_jurisdiction: str | None) -> Market:
+    standing, version = standings(caller_jurisdiction)
+    today, rs = date.today(), None
+    if caller_jurisdiction:
+        try:
+            rs = rulesets.in_force(caller_jurisdiction, today)
+        except NotFound:
+            rs = None
+    return Market(caller_jurisdiction, standing, version, rs, today)
+
+
+def search(q: dict, caller_jurisdiction: str | None, now: Market | None = None) -> tuple[list[dict], int]:
     """One page (q["page"], q["per_page"]) of listed offerings, and how many match in all. Filter, annotate with
     rating and eligibility for the caller's rule-set, sort. Suspended or unapproved insurers' offerings drop out
     at once (standings are read live, not cached). The rating shown, filtered on, sorted by and checked is the
     one the regulator of the caller's jurisdiction gave (ratings are per regulator; None when that regulator
-    has not rated the insurer); without a caller's jurisdiction, the insurer's own.
+    has not rated the insurer); without a caller's jurisdiction, the insurer's own. `now`: the market as the
+    caller has just read it (market()), else read here.
 
-    A page costs the same few queries (standings, the page, the rule-set; the count when not cached) however
+    A page costs the same few queries (standings, the rule-set, the page; the count when not cached) however
     many offerings are listed, and only the page's rows are read."""
-    standing, version = standings(caller_jurisdiction)
+    now = now or market(caller_jurisdiction)
+    standing, version, rs = now.standing, now.version, now.ruleset
     approved = _approved(q.get("jurisdiction"), standing)
     if approved is None:
         return [], 0
@@ -179,12 +213,6 @@ def search(q: dict, caller_jurisdiction: str | None) -> tuple[list[dict], int]:
                               .where(*where)
                               .order_by(*_sort_keys(q.get("sort", "rate"), standing))
                               .limit(q["per_page"]).offset(offset)).all()
-    rs = None
-    if caller_jurisdiction and rows:
-        try:
-            rs = rulesets.in_force(caller_jurisdiction, date.today())
-        except NotFound:
-            rs = None
     out = []
     for o in rows:
         s = standing[o.insurer_id]

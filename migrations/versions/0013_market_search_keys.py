@@ -1,6 +1,6 @@
 """market search keys: offerings.indicative_rate_e18 (the rate x 10^18, an exact integer SQL sorts by) with
 an index on (status, indicative_rate_e18, id), and market_state.version, bumped by a trigger in every
-transaction that changes offerings (the search caches its counts keyed by it).
+transaction that changes offerings or organizations (the search caches its counts and answers keyed by it).
 
 Revision ID: 0013
 Revises: 0012
@@ -31,11 +31,17 @@ BEGIN
 END $$;
 CREATE CONSTRAINT TRIGGER offerings_market_state AFTER INSERT OR UPDATE OR DELETE ON offerings
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION market_state_bump();
+CREATE CONSTRAINT TRIGGER organizations_market_state AFTER UPDATE ON organizations
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION market_state_bump();
 """
 SQLITE_BUMP = """
-CREATE TRIGGER offerings_market_state_{event} AFTER {event} ON offerings
+CREATE TRIGGER {table}_market_state_{event} AFTER {event} ON {table}
 BEGIN UPDATE market_state SET version = version + 1 WHERE id = 1; END
 """
+# SQLite drops a table's triggers when a later migration's batch_alter_table rebuilds it: such a migration on
+# offerings or organizations must create these again.
+# (table, event) pairs that move the version: an offering changes, an insurer's name shown on it changes
+BUMPED_BY = [("offerings", "INSERT"), ("offerings", "UPDATE"), ("offerings", "DELETE"), ("organizations", "UPDATE")]
 
 
 def _e18(rate: str) -> int:
@@ -64,18 +70,19 @@ def upgrade():
     if bind.dialect.name == "postgresql":
         op.execute(PG_BUMP)
     else:
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(SQLITE_BUMP.format(event=event))
+        for table, event in BUMPED_BY:
+            op.execute(SQLITE_BUMP.format(table=table, event=event))
 
 
 def downgrade():
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
+        op.execute("DROP TRIGGER organizations_market_state ON organizations")
         op.execute("DROP TRIGGER offerings_market_state ON offerings")
         op.execute("DROP FUNCTION market_state_bump()")
     else:
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(f"DROP TRIGGER offerings_market_state_{event}")
+        for table, event in BUMPED_BY:
+            op.execute(f"DROP TRIGGER {table}_market_state_{event}")
     with op.batch_alter_table('offerings', schema=None) as batch_op:
         batch_op.drop_index('ix_offerings_status_rate')
         batch_op.drop_column('indicative_rate_e18')

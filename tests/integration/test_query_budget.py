@@ -28,7 +28,7 @@ from marketplace.market.models import Offering
 from marketplace.obligations.models import ObligationRecord
 from marketplace.policies.models import Policy
 from marketplace.registry import service as registry
-from marketplace.registry.models import Exchange, Organization
+from marketplace.registry.models import Exchange, InsurerApproval, Organization
 from marketplace.rulesets import service as rulesets
 from tests.sql_statements import statements
 
@@ -104,14 +104,14 @@ def test_offerings_query_count_does_not_grow_with_offerings(market_world):
     for q in QUERIES:
         r, seen = get(app, f"{R}/offerings", headers, query_string={"per_page": 5, **q})
         small[json.dumps(q)] = len(seen)
-        assert len(seen) <= 5, seen  # token, count, page, the page's insurers' approvals, the rule-set
+        assert len(seen) <= 5, seen  # token, standings, the rule-set, count, page
     add_offerings(200, market_world["insurers"], start=5)
     for q in QUERIES:
         r, seen = get(app, f"{R}/offerings", headers, query_string={"per_page": 5, **q})
         assert len(seen) == small[json.dumps(q)], (q, seen)
         assert r.json["total"] > 0 or q.get("jurisdiction") == "US"
     r, seen = get(app, f"{R}/offerings", headers, query_string={"page": 2 ** 62})  # past the end: no page read
-    assert r.json["items"] == [] and len(seen) == 2
+    assert r.json["items"] == [] and len(seen) == 3  # token, standings, rule-set (the total is cached)
 
 
 def reference_search(q: dict, caller_jurisdiction: str | None) -> list[dict]:
@@ -301,3 +301,41 @@ def test_a_cached_total_moves_with_any_change_to_offerings_made_elsewhere(market
     assert total()[0] == before
     add_offerings(9, market_world["insurers"], start=30)  # 8 listed (every 9th is withdrawn), some in US only
     assert total()[0] == len(reference_search({}, "JP")) > before
+
+
+def test_a_cached_search_answer_changes_with_anything_it_shows(market_world):
+    """GET /api/v1/offerings answers from a cache keyed by everything the answer depends on (search.Market.key):
+    a repeat costs the token, standings and rule-set reads only; each change below, made on another connection
+    as another worker would, shows in the very next answer."""
+    app = current_app._get_current_object()
+    headers = bearer(app, market_world["sakura"])
+    add_offerings(12, market_world["insurers"])
+    query = {"per_page": 50, "sort": "-rate"}
+    first, _ = get(app, f"{R}/offerings", headers, query_string=query)
+    again, seen = get(app, f"{R}/offerings", headers, query_string=query)
+    assert again.get_data() == first.get_data() and again.headers["Link"] == first.headers["Link"]
+    assert len(seen) == 3 and not any("FROM offerings" in s for s in seen), seen  # token, standings, rule-set
+
+    def elsewhere(stmt) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def answer() -> dict:
+        return get(app, f"{R}/offerings", headers, query_string=query)[0].json
+
+    top = first.json["items"][0]["offering"]
+    insurer = top["insurer"]
+    elsewhere(Organization.__table__.update().where(Organization.id == insurer).values(name="Renamed Mutual"))
+    assert {h["offering"]["insurer_name"] for h in answer()["items"] if h["offering"]["insurer"] == insurer} \
+        == {"Renamed Mutual"}
+    elsewhere(Offering.__table__.update().where(Offering.id == top["id"]).values(capacity_used=0))
+    assert next(h for h in answer()["items"] if h["offering"]["id"] == top["id"])["remaining_capacity"]["amount"] \
+        == top["capacity"]["amount"]
+    # the Japanese regulator rates the insurer down: the rating shown changes (standings are read live)
+    rated = answer()
+    elsewhere(InsurerApproval.__table__.update().where(
+        InsurerApproval.insurer_id == insurer,
+        InsurerApproval.regulator_id == market_world["fsa"]).values(rating="BBB-"))
+    after = answer()
+    assert {h["insurer_rating"] for h in after["items"] if h["offering"]["insurer"] == insurer} == {"BBB-"}
+    assert after != rated
