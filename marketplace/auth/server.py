@@ -14,7 +14,7 @@ from flask import Flask
 from ..extensions import db
 from .models import OAuthClient, OAuthToken
 from .passwords import dummy_verify
-from .service import find_token, token_hash
+from .service import find_bearer, find_token, token_hash
 
 authorization = AuthorizationServer()
 protector = ResourceProtector()
@@ -52,7 +52,7 @@ class Revocation(RevocationEndpoint):
 
 class OpaqueBearer(BearerTokenValidator):
     def authenticate_token(self, token_string):
-        return find_token(token_string)
+        return find_bearer(token_string)
 
 
 class UnknownClient:

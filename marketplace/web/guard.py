@@ -74,7 +74,7 @@ def _authenticate(scope: str) -> Response | None:
     except Exception:  # malformed Authorization headers and other token-parsing failures
         db.session.rollback()
         return _unauthorized("The Authorization header is not a usable bearer token.", "invalid_request")
-    org = token.client.org
+    org = token.org
     g.principal = Principal(org.id, org.kind, org.jurisdiction, org.name, token.client_id,
                             frozenset(token.scope.split()))
     return None

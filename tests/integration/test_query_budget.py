@@ -186,8 +186,8 @@ def test_bearer_token_is_one_query_and_keeps_every_check(market_world):
     token = headers["Authorization"].split()[1]
     db.session.remove()
     with statements() as seen:
-        t = auth.find_token(token)
-        p = (t.is_expired(), t.is_revoked(), t.get_scope(), t.client.org.kind, t.client.org.jurisdiction)
+        t = auth.find_bearer(token)
+        p = (t.is_expired(), t.is_revoked(), t.get_scope(), t.org.kind, t.org.jurisdiction)
     assert len(seen) == 1 and p[:2] == (False, False) and p[3] == "exchange"
     _, seen = get(app, f"{R}/offerings", headers, query_string={"per_page": 1})
     assert sum("oauth_tokens" in s for s in seen) == 1 and not any("oauth_clients" in s and "oauth_tokens" not in s
