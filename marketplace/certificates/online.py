@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, and_, bindparam, select, tuple_
+from sqlalchemy import Integer, String, and_, bindparam, select
 
 from ..attestations.models import Attestation
 from ..cache import LRU
 from ..crypto import jws
 from ..crypto.b64 import unb64u
 from ..db import utcnow
+from ..db.lists import by_dialect, one_of
 from ..domain import merkle
 from ..errors import NotFound, ServiceError
 from ..extensions import db
@@ -101,9 +102,12 @@ def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
     return Snapshot(known, listed, cp)
 
 
-_POLICIES = (select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision, Attestation.jws)
-             .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id, Attestation.revision == Policy.revision))
-             .where(tuple_(Policy.insurer_id, Policy.number).in_(bindparam("pairs", expanding=True))))
+# the policies of the pairs' insurers with the pairs' numbers: a superset of the pairs, matched in Python
+_POLICIES = by_dialect(lambda pg: select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision,
+                                         Attestation.jws)
+                       .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id,
+                                                    Attestation.revision == Policy.revision))
+                       .where(one_of(Policy.insurer_id, "insurers", pg), one_of(Policy.number, "numbers", pg)))
 
 
 def _policies_current(subject) -> tuple[bool, str]:
@@ -120,7 +124,9 @@ def _policies_current(subject) -> tuple[bool, str]:
     pairs = sorted({w for w in wanted if w is not None})
     found = {}
     if pairs:
-        rows = _core(_POLICIES, {"pairs": pairs})
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        rows = _core(_POLICIES[postgres], {"insurers": sorted({i for i, _ in pairs}),
+                                           "numbers": sorted({n for _, n in pairs})})
         found = {(r.insurer_id, r.number): r for r in rows}
     problems = []
     for entry, key in zip(coverage, wanted, strict=True):

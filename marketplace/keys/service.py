@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 
 from ..cache import LRU
 from ..crypto.b64 import b64u, unb64u
 from ..crypto.keys import KeyError_, KeyPair, new_kek, public_key, thumbprint
 from ..db import utcnow
+from ..db.lists import by_dialect, one_of
 from ..errors import Conflict, NotFound, ServiceError, Unprocessable
 from ..extensions import db
 from ..registry.models import InsurerApproval, Organization
@@ -99,17 +100,18 @@ class Keyring:
     log: dict | None = None           # the active log key's public JWK, when asked for and there is one
 
 
-def _key_rows(insurers: bool, log: bool):
+def _key_rows(insurers: bool, log: bool, postgres: bool):
     which = [SigningKey.purpose == "platform"]
     if insurers:
-        which.append((SigningKey.purpose == "insurer") & SigningKey.owner_id.in_(bindparam("ids", expanding=True)))
+        which.append((SigningKey.purpose == "insurer") & one_of(SigningKey.owner_id, "ids", postgres))
     if log:
         which.append((SigningKey.purpose == "log") & (SigningKey.status == "active"))
     return (select(SigningKey.kid, SigningKey.purpose, SigningKey.owner_id, SigningKey.status)
             .where(or_(*which)).order_by(SigningKey.created_at, SigningKey.kid))
 
 
-_KEY_ROWS = {(insurers, log): _key_rows(insurers, log) for insurers in (False, True) for log in (False, True)}
+_KEY_ROWS = {(insurers, log): by_dialect(lambda pg, i=insurers, lg=log: _key_rows(i, lg, pg))
+             for insurers in (False, True) for log in (False, True)}
 
 
 def keyring(insurer_ids=(), log: bool = False) -> Keyring:
@@ -118,8 +120,9 @@ def keyring(insurer_ids=(), log: bool = False) -> Keyring:
     if db.session.new or db.session.dirty or db.session.deleted:  # what autoflush would do before a query
         db.session.flush()
     # a plain column query through the session's connection: rows, without the ORM's result machinery
-    rows = db.session.connection().execute(_KEY_ROWS[bool(insurer_ids), log],
-                                           {"ids": insurer_ids} if insurer_ids else {}).all()
+    conn = db.session.connection()
+    rows = conn.execute(_KEY_ROWS[bool(insurer_ids), log][conn.dialect.name == "postgresql"],
+                        {"ids": insurer_ids} if insurer_ids else {}).all()
     publics = {r.kid: v for r in rows if (v := _PUBLIC.get(r.kid)) is not None}
     vouched = set(publics)  # kids whose public half is known to be theirs (cached only after the check)
     missing = [r.kid for r in rows if r.kid not in publics]
