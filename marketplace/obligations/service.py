@@ -102,7 +102,7 @@ def offset_for(row: ObligationRecord):
     from ..domain.offset import evaluate_offset
     from ..fx import service as fx
 
-    rs = rulesets.get(row.ruleset_id, row.ruleset_version)
+    rs = rulesets.get(row.ruleset_id, row.ruleset_version, row.ruleset_digest)
     allocations = [a for source in ALLOCATION_SOURCES for a in source(row)]
     return evaluate_offset(to_domain(row), allocations, fx.rates(row.period_start), rs), rs
 

@@ -118,7 +118,14 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return rid, version
 
 
-def get(ruleset_id: str, version: str) -> RuleSet:
+def get(ruleset_id: str, version: str, digest: str | None = None) -> RuleSet:
+    """A published version. With the digest a record stored when it was computed (an obligation's), the parse
+    cached under that digest answers without a query: a published version never changes (publish() refuses a
+    different document under the same id and version) and is never deleted."""
+    if digest:
+        rs = _cached(digest)
+        if rs is not None and (rs.id, rs.version) == (ruleset_id, version):
+            return rs
     meta = db.session.execute(select(*_META).where(RuleSetVersion.ruleset_id == ruleset_id,
                                                    RuleSetVersion.version == version)).first()
     if meta is None:
