@@ -3,10 +3,11 @@ live allocations of a policy never exceed its limit, whatever runs concurrently.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from ..db import utcnow
+from ..db.lists import one_of
 from ..db.locking import lock_row
 from ..domain import cover
 from ..domain.money import Money
@@ -129,14 +130,14 @@ def _chunks(ids: list[str]):
         yield ids[i:i + CHUNK]
 
 
-_STATEMENTS: list = []
+_STATEMENTS: dict = {}
 
 
-def _statements():
+def _statements(postgres: bool):
     """allocations_many's two statements, built once (building a select of this size costs more than running it):
     the live allocations of obligations `ids` with their policy, its insurer, whether the policy's revision is
     attested and the obligation's exchange; the approvals (every regulator's) of insurers `ids`."""
-    if not _STATEMENTS:
+    if postgres not in _STATEMENTS:
         from ..attestations.models import Attestation
 
         insurer, insured = aliased(Organization), aliased(Organization)
@@ -156,13 +157,13 @@ def _statements():
                   .join(ObligationRecord, ObligationRecord.id == Allocation.obligation_id)
                   .outerjoin(Exchange, Exchange.org_id == ObligationRecord.exchange_id)
                   .outerjoin(insured, insured.id == Exchange.org_id)
-                  .where(Allocation.obligation_id.in_(bindparam("ids", expanding=True)), Allocation.status == "live"))
+                  .where(one_of(Allocation.obligation_id, "ids", postgres), Allocation.status == "live"))
         approvals = (select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
                             InsurerApproval.rating, Organization.jurisdiction)
                      .join(Organization, Organization.id == InsurerApproval.regulator_id)
-                     .where(InsurerApproval.insurer_id.in_(bindparam("ids", expanding=True))))
-        _STATEMENTS[:] = [allocs, approvals]
-    return _STATEMENTS
+                     .where(one_of(InsurerApproval.insurer_id, "ids", postgres)))
+        _STATEMENTS[postgres] = (allocs, approvals)
+    return _STATEMENTS[postgres]
 
 
 def allocations_many(rows: list[ObligationRecord]) -> dict[str, list[cover.Allocation]]:
@@ -175,7 +176,7 @@ def allocations_many(rows: list[ObligationRecord]) -> dict[str, list[cover.Alloc
     out: dict[str, list[cover.Allocation]] = {r.id: [] for r in rows}
     if not rows:
         return out
-    allocs_stmt, approvals_stmt = _statements()
+    allocs_stmt, approvals_stmt = _statements(db.session.get_bind().dialect.name == "postgresql")
     allocs = []  # plain rows, not ORM objects: thousands of them, read once
     for ids in _chunks([r.id for r in rows]):
         allocs += db.session.execute(allocs_stmt, {"ids": ids}).all()

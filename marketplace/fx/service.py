@@ -22,8 +22,10 @@ def record(rate: FxRate) -> FxRateRecord:
     return row
 
 
+_RATES = select(FxRateRecord.base, FxRateRecord.quote, FxRateRecord.rate, FxRateRecord.as_of, FxRateRecord.source)
+
+
 def rates(on_or_before: date | None = None) -> list[FxRate]:
-    q = select(FxRateRecord)
-    if on_or_before is not None:
-        q = q.where(FxRateRecord.as_of <= on_or_before)
-    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source) for r in db.session.scalars(q)]
+    """Every reference rate (as of `on_or_before` or earlier), as plain rows: every offset report reads them."""
+    q = _RATES if on_or_before is None else _RATES.where(FxRateRecord.as_of <= on_or_before)
+    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source) for r in db.session.execute(q)]
