@@ -207,8 +207,11 @@ def load_world(a) -> dict:
     from marketplace.tlog import sequencer
 
     sequencer.integrate()  # the demo certificate's log entry (the demo command's nudge does this)
-    db.session.execute(text("ANALYZE"))  # statistics as autovacuum would have them after such a load
     db.session.commit()
+    # statistics and visibility maps as autovacuum would leave them after such a load (VACUUM runs outside a
+    # transaction)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
     return {"obligation": ob.id, "jws": demo_cert.jws, "clients": clients, "issuers": issuers}
 
 

@@ -27,7 +27,10 @@ class UnitOfWork:
         self._after: list[tuple[Callable, tuple, dict]] = []
 
     def after_commit(self, fn: Callable, *args, **kwargs) -> None:
-        self._after.append((fn, args, kwargs))
+        """Run fn(*args, **kwargs) once this unit commits; the same call registered twice runs once (two
+        events of one commit nudge the relay once)."""
+        if not any(f == fn and a == args and k == kwargs for f, a, k in self._after):
+            self._after.append((fn, args, kwargs))
 
     def commit(self) -> None:
         db.session.commit()

@@ -37,6 +37,7 @@ def enqueue(name: str, **kwargs):
     return current_app.extensions["queue"].enqueue(name, **kwargs)
 
 
-def nudge(name: str, **kwargs) -> None:
-    """Ask for a job soon. Used after a commit: failure is the caller's to log, the schedule catches up."""
-    enqueue(name, **kwargs)
+def nudge(name: str) -> None:
+    """Ask for a job soon. Used after a commit: failure is the caller's to log, the schedule catches up. A job
+    already queued and not yet started counts (it will see the commit): no second one is queued."""
+    current_app.extensions["queue"].nudge(name)

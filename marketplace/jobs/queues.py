@@ -11,6 +11,7 @@ from . import resolve
 from .runner import run
 
 QUEUE_NAME = "marketplace"
+PENDING_TTL = 60  # seconds: a nudge's pending mark outlives a job that never started (a dead worker) this long
 log = logging.getLogger("marketplace.jobs")
 
 
@@ -33,6 +34,9 @@ class InProcessQueue:
             threading.Thread(target=self._run_in_app, args=(name, kwargs), name=f"job-{name}", daemon=True).start()
             return None
         return run(name, kwargs)
+
+    def nudge(self, name: str) -> None:
+        self.enqueue(name)
 
     def _run_in_app(self, name: str, kwargs: dict) -> None:
         with self.app.app_context():
@@ -60,8 +64,22 @@ class RQQueue:
         resolve(name)
         return self.queue.enqueue(run, name, kwargs, result_ttl=3600, failure_ttl=7 * 86400)
 
+    def nudge(self, name: str) -> None:
+        """Ask for the job `name` (no arguments) to run after this commit. A job of that name that is queued
+        and not yet started will see this commit, so a second one is not queued: the first nudge sets a
+        pending mark, the job clears it as it starts (runner.run), and a nudge finding the mark set does
+        nothing. Under load this is one Redis command per commit instead of a job each."""
+        resolve(name)
+        mark = pending_mark(name)
+        if self.connection.set(mark, "1", nx=True, ex=PENDING_TTL):
+            self.queue.enqueue(run, name, {}, mark, result_ttl=3600, failure_ttl=7 * 86400)
+
     def depth(self) -> int:
         return self.queue.count
+
+
+def pending_mark(name: str) -> str:
+    return f"{QUEUE_NAME}:nudged:{name}"
 
 
 def install(app: Flask) -> None:

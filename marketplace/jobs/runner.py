@@ -9,7 +9,9 @@ from flask import has_app_context
 log = logging.getLogger("marketplace.jobs")
 
 
-def run(name: str, kwargs: dict):
+def run(name: str, kwargs: dict, pending: str | None = None):
+    """Run the job `name`. `pending`: the mark its nudge set (queues.RQQueue.nudge), cleared first, so that a
+    commit after this moment nudges a new job rather than counting on this one."""
     if not has_app_context():
         # A bare `rq worker` would build nothing and silently use a default database: refuse instead.
         raise RuntimeError("marketplace jobs run only under `marketplace worker` (it builds the app from the "
@@ -18,5 +20,9 @@ def run(name: str, kwargs: dict):
     from . import resolve
 
     fn = resolve(name)
+    if pending is not None:
+        from flask import current_app
+
+        current_app.extensions["queue"].connection.delete(pending)
     with unit_of_work():
         return fn(**kwargs)

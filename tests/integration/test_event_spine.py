@@ -125,6 +125,9 @@ class _NoQueue:
     def enqueue(self, name, **kwargs):
         return None
 
+    def nudge(self, name):
+        return None
+
 
 def test_in_process_webhook_sends_do_not_hold_up_the_request(demo, monkeypatch):
     """Off-thread in-process jobs (make run): the relay is synchronous, a webhook send runs on its own thread."""

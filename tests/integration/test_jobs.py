@@ -62,3 +62,49 @@ def test_a_job_outside_the_app_is_refused():
 
     with pytest.raises(RuntimeError, match="marketplace worker"):
         run(JOB, {"exchange_id": "x", "period": "2027-Q1"})
+
+
+def test_a_nudge_while_a_job_is_still_queued_queues_no_second_one(demo):
+    """RQQueue.nudge: a job that is queued and not started yet will see the nudging commit, so a second nudge
+    queues nothing; once the job starts (it clears its pending mark first), the next nudge queues a new one."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis not configured (TEST_REDIS_URL unset); .ci/run always sets it")
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from marketplace.jobs import nudge, queues
+
+    conn = Redis.from_url(url)
+    conn.flushdb()
+    demo.config["REDIS_URL"] = url
+    queues.install(demo)
+    rq = Queue("marketplace", connection=conn)
+    try:
+        nudge("relay")
+        nudge("relay")
+        nudge("tlog.integrate")
+        assert rq.count == 2 and conn.exists(queues.pending_mark("relay"))
+        assert 0 < conn.ttl(queues.pending_mark("relay")) <= queues.PENDING_TTL  # a dead worker's mark expires
+        db.session.remove()
+        SimpleWorker([rq], connection=conn).work(burst=True)
+        assert rq.count == 0 and not conn.exists(queues.pending_mark("relay"))
+        assert all(j.is_finished for j in (rq.fetch_job(i) for i in rq.finished_job_registry.get_job_ids()))
+        nudge("relay")  # the earlier job has run: this commit needs a job of its own
+        assert rq.count == 1
+    finally:
+        demo.config["REDIS_URL"] = None
+        queues.install(demo)
+        conn.flushdb()
+
+
+def test_one_commit_nudges_each_job_once(demo):
+    """Two events in one unit of work register the relay's nudge twice; it runs once after the commit."""
+    from marketplace.uow import unit_of_work
+
+    calls = []
+    with demo.test_request_context(), unit_of_work() as uow:
+        uow.after_commit(calls.append, "relay")
+        uow.after_commit(calls.append, "relay")
+        uow.after_commit(calls.append, "webhooks.send")
+    assert calls == ["relay", "webhooks.send"]
