@@ -46,3 +46,26 @@ def test_a_slot_drawn_twice_is_settled_by_the_unique_constraint(demo, monkeypatc
                                                                                 first.status_index)
     assert second.credential["credentialStatus"]["statusListIndex"] == str(second.status_index)
     assert db.session.get(Certificate, first.id).status == "revoked"  # superseded, slot kept
+
+
+def test_a_revoked_bit_lands_where_the_w3c_list_numbers_it(demo):
+    """set_revoked sets bit i counted from the left of the first byte (W3C Bitstring Status List), on SQLite
+    (in Python) and PostgreSQL (set_bit in place, which counts from the right within a byte), and withdraws
+    the published text."""
+    from marketplace.certificates import statuslists
+    from marketplace.crypto import bitstring
+
+    size = 64
+    sl = StatusList(size=size, bits=bytes(size // 8), used=0, published="old", published_at=None)
+    db.session.add(sl)
+    db.session.commit()
+    before = sl.lock_version
+    expected = bytearray(size // 8)
+    for i in (0, 7, 8, 13, 62, 63):
+        statuslists.set_revoked(sl.id, i)
+        bitstring.set_bit(expected, i)
+    db.session.commit()
+    db.session.expire_all()
+    got = db.session.get(StatusList, sl.id)
+    assert bytes(got.bits) == bytes(expected) and got.bits[0] == 0b1000_0001 and got.bits[1] == 0b1000_0100
+    assert got.published is None and got.lock_version > before
