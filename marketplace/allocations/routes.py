@@ -9,7 +9,7 @@ from ..extensions import db
 from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
-from ..web.guard import acting_as, principal, reads_only, requires
+from ..web.guard import acting_as, principal, requires
 from . import (
     access,  # noqa: F401  (registers the visibility rule)
     service,
@@ -62,7 +62,6 @@ def detach(obligation_id, allocation_id):
 
 
 @bp.route("/<obligation_id>/offset", methods=["GET"])
-@reads_only
 @requires("obligations:read")
 @bp.response(200, OffsetOut)
 def offset(obligation_id):

@@ -15,7 +15,7 @@ from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
 from ..tlog import sequencer
 from ..verify.core import unreadable
-from ..web.guard import acting_as, principal, public, reads_only, requires
+from ..web.guard import acting_as, principal, public, requires
 from ..web.limits import limited
 from ..web.pagination import paginate
 from . import (
@@ -156,7 +156,6 @@ def certificate_verification(certificate_id):
 
 
 @bp.route("/verify", methods=["POST"])
-@reads_only
 @public
 @limited("verify")
 @bp.arguments(VerifyIn)

@@ -10,7 +10,7 @@ from ..errors import Forbidden
 from ..extensions import db
 from ..registry.models import Exchange, Organization
 from ..tenancy import get_visible, visible
-from ..web.guard import acting_as, principal, reads_only, requires
+from ..web.guard import acting_as, principal, requires
 from ..web.pagination import page_of, paginate
 from . import (
     access,  # noqa: F401  (registers the visibility rules)
@@ -59,7 +59,6 @@ def create_offering(data):
 
 
 @bp.route("/offerings", methods=["GET"])
-@reads_only
 @requires("market:read")
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, SearchPage)

@@ -135,22 +135,6 @@ def acting_as(kind: str) -> Principal:
     return p
 
 
-def reads_only(fn):
-    """Put above @requires or @public on a route that writes nothing the request must keep atomic: on
-    PostgreSQL it runs on an autocommit connection, saving the BEGIN and COMMIT round trips. Each statement
-    has its own snapshot either way (READ COMMITTED); a write it might make (a status list re-signed when
-    due, optimistic and complete in one statement) stands on its own."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        session = db.session()
-        if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def public(fn):
     """A route anyone may call (JWKS, status lists, verify): no token, same errors and unit of work."""
 
