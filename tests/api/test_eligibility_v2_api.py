@@ -92,8 +92,8 @@ def mica_v2_conditions(monkeypatch):
     on (the parameters eligibility.third_party_required / eligibility.territories_required)."""
     get = obligations.rulesets.get
 
-    def with_conditions(ruleset_id, version):
-        rs = get(ruleset_id, version)
+    def with_conditions(ruleset_id, version, digest=None):
+        rs = get(ruleset_id, version, digest)
         if rs.jurisdiction != "EU":
             return rs
         params = {k: v for k, v in rs.params.items() if k != "required_perils"}
