@@ -57,7 +57,25 @@ class OAuthClient(db.Model):
         return grant_type == "client_credentials" and self.revoked_at is None
 
 
-class OAuthToken(db.Model):
+class TokenTimes:
+    """authlib's TokenMixin answers shared by the stored token and the bearer check's row (service.Bearer):
+    both carry `scope`, `issued_at` (unix seconds) and `expires_in`."""
+
+    scope: str
+    issued_at: int
+    expires_in: int
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.issued_at + self.expires_in
+
+
+class OAuthToken(TokenTimes, db.Model):
     """An opaque access token, stored as its SHA-256 only."""
 
     __tablename__ = "oauth_tokens"
@@ -71,18 +89,9 @@ class OAuthToken(db.Model):
 
     client: Mapped[OAuthClient] = relationship()
 
-    # authlib TokenMixin
+    # authlib TokenMixin (with TokenTimes)
     def check_client(self, client) -> bool:
         return client.get_client_id() == self.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return self.expires_in
-
-    def is_expired(self) -> bool:
-        return time.time() >= self.issued_at + self.expires_in
 
     def is_revoked(self) -> bool:
         return self.revoked_at is not None or self.client.revoked_at is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -15,7 +14,7 @@ from ..errors import NotFound, Unprocessable
 from ..extensions import db
 from ..registry.models import Organization
 from . import scopes as scope_rules
-from .models import OAuthClient, OAuthToken
+from .models import OAuthClient, OAuthToken, TokenTimes
 from .passwords import hash_secret
 
 
@@ -62,7 +61,7 @@ class BearerOrg:
 
 
 @dataclass(frozen=True)
-class Bearer:
+class Bearer(TokenTimes):
     """A presented access token as the bearer check and the principal need it (authlib's TokenMixin), read by
     find_bearer() in one plain row query: no ORM objects are built on every API request."""
     client_id: str
@@ -71,15 +70,6 @@ class Bearer:
     expires_in: int
     revoked: bool  # the token or its client
     org: BearerOrg
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return self.expires_in
-
-    def is_expired(self) -> bool:
-        return time.time() >= self.issued_at + self.expires_in
 
     def is_revoked(self) -> bool:
         return self.revoked
