@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import NotFound, Unprocessable
@@ -96,15 +95,6 @@ def find_bearer(token: str) -> Bearer | None:
                   BearerOrg(row.id, row.kind, row.jurisdiction, row.name))
 
 
-_FIND_TOKEN: list = []  # the statement, built once
-
-
 def find_token(token: str) -> OAuthToken | None:
-    """The token with its client and the client's organization, read in one query: everything the bearer
-    check (expiry, revoked token or client, scopes) and the principal need, with no lazy load after it."""
-    if not _FIND_TOKEN:
-        _FIND_TOKEN.append(select(OAuthToken)
-                           .options(joinedload(OAuthToken.client, innerjoin=True)
-                                    .joinedload(OAuthClient.org, innerjoin=True))
-                           .where(OAuthToken.token_hash == bindparam("token_hash")))
-    return db.session.scalar(_FIND_TOKEN[0], {"token_hash": token_hash(token)})
+    """The stored token, for revocation and tests (the bearer check on every request reads find_bearer())."""
+    return db.session.scalar(select(OAuthToken).filter_by(token_hash=token_hash(token)))

@@ -121,21 +121,6 @@ def approved_jurisdictions(insurer_id: str) -> frozenset[str]:
     return frozenset(j for j in rows if j)
 
 
-def approved_jurisdictions_of(insurer_ids) -> dict[str, frozenset[str]]:
-    """insurer id -> approved_jurisdictions(insurer id), for many insurers in one query."""
-    ids = sorted(set(insurer_ids))
-    out: dict[str, set[str]] = {i: set() for i in ids}
-    if ids:
-        rows = db.session.execute(
-            select(InsurerApproval.insurer_id, Organization.jurisdiction)
-            .join(Organization, Organization.id == InsurerApproval.regulator_id)
-            .where(InsurerApproval.insurer_id.in_(ids), InsurerApproval.status == "approved"))
-        for insurer_id, jurisdiction in rows:
-            if jurisdiction:
-                out[insurer_id].add(jurisdiction)
-    return {i: frozenset(js) for i, js in out.items()}
-
-
 def set_rating(insurer: Organization, regulator: Organization, rating: str | None, actor: str,
                reason: str | None = None) -> InsurerApproval:
     """The regulator's rating of the insurer for its own jurisdiction: history (with the jurisdiction) and an
