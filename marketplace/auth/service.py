@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 
 from ..db import utcnow
 from ..errors import NotFound, Unprocessable
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..registry.models import Organization
 from . import scopes as scope_rules
 from .models import OAuthClient, OAuthToken, TokenTimes
@@ -85,9 +85,7 @@ _FIND_BEARER = (select(OAuthToken.client_id, OAuthToken.scope, OAuthToken.issued
 def find_bearer(token: str) -> Bearer | None:
     """The token with what the bearer check (expiry, revoked token or client, scopes) and the principal need,
     in one statement (find_token() gives the ORM token, for revocation and introspection)."""
-    if db.session.new or db.session.dirty or db.session.deleted:  # what autoflush would do before a query
-        db.session.flush()
-    row = db.session.connection().execute(_FIND_BEARER, {"token_hash": token_hash(token)}).first()
+    row = plain_rows(_FIND_BEARER, {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     return Bearer(row.client_id, row.scope, row.issued_at, row.expires_in,

@@ -20,7 +20,7 @@ from ..db import utcnow
 from ..db.lists import by_dialect, one_of
 from ..domain import merkle
 from ..errors import NotFound, ServiceError
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..keys import service as keys
 from ..policies.models import Policy
 from ..tlog import note, receipts
@@ -45,14 +45,6 @@ def stored(certificate_id) -> Certificate | None:
     """A stored certificate by id; anything not shaped like one of our ids never reaches the database."""
     ok = isinstance(certificate_id, str) and _ID.fullmatch(certificate_id)
     return db.session.get(Certificate, certificate_id) if ok else None
-
-
-def _core(stmt, params: dict):
-    """A plain column query through the session's connection (its transaction, after any pending flush),
-    without the ORM's result machinery: these reads return rows, never objects."""
-    if db.session.new or db.session.dirty or db.session.deleted:
-        db.session.flush()
-    return db.session.connection().execute(stmt, params)
 
 
 def _cert_id(urn) -> str | None:
@@ -91,7 +83,7 @@ class Snapshot:
 
 
 def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
-    row = _core(_SNAPSHOT, {"cid": cert_id, "lid": list_id}).one()
+    row = plain_rows(_SNAPSHOT, {"cid": cert_id, "lid": list_id}).one()
     known = None if row.cert_id is None else (row.cert_status == "revoked", row.revoked_reason or "")
     listed = None
     if list_id is not None and row.published is not None and row.published_at is not None:
@@ -125,7 +117,7 @@ def _policies_current(subject) -> tuple[bool, str]:
     found = {}
     if pairs:
         postgres = db.session.get_bind().dialect.name == "postgresql"
-        rows = _core(_POLICIES[postgres], {"insurers": sorted({i for i, _ in pairs}),
+        rows = plain_rows(_POLICIES[postgres], {"insurers": sorted({i for i, _ in pairs}),
                                            "numbers": sorted({n for _, n in pairs})})
         found = {(r.insurer_id, r.number): r for r in rows}
     problems = []

@@ -15,7 +15,7 @@ from ..crypto.keys import KeyError_, KeyPair, new_kek, public_key, thumbprint
 from ..db import utcnow
 from ..db.lists import by_dialect, one_of
 from ..errors import Conflict, NotFound, ServiceError, Unprocessable
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..registry.models import InsurerApproval, Organization
 from ..registry.service import approved_jurisdictions
 from .models import SigningKey
@@ -117,12 +117,8 @@ _KEY_ROWS = {(insurers, log): by_dialect(lambda pg, i=insurers, lg=log: _key_row
 def keyring(insurer_ids=(), log: bool = False) -> Keyring:
     """The platform JWKS, the named insurers' JWKS and (optionally) the log key, in one query."""
     insurer_ids = sorted({i for i in insurer_ids if isinstance(i, str)})
-    if db.session.new or db.session.dirty or db.session.deleted:  # what autoflush would do before a query
-        db.session.flush()
-    # a plain column query through the session's connection: rows, without the ORM's result machinery
-    conn = db.session.connection()
-    rows = conn.execute(_KEY_ROWS[bool(insurer_ids), log][conn.dialect.name == "postgresql"],
-                        {"ids": insurer_ids} if insurer_ids else {}).all()
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    rows = plain_rows(_KEY_ROWS[bool(insurer_ids), log][postgres], {"ids": insurer_ids} if insurer_ids else {}).all()
     publics = {r.kid: v for r in rows if (v := _PUBLIC.get(r.kid)) is not None}
     vouched = set(publics)  # kids whose public half is known to be theirs (cached only after the check)
     missing = [r.kid for r in rows if r.kid not in publics]
