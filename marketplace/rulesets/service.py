@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
 import rfc8785
 from sqlalchemy import select
 
+from ..cache import LRU
 from ..domain.errors import RuleSetInvalid
 from ..domain.rulesets import RuleSet, parse_ruleset, select_ruleset
 from ..errors import Conflict, NotFound, Unprocessable
@@ -37,21 +36,11 @@ def load_shipped(directory: Path = DATA_DIR) -> list[RuleSet]:
 # Parsed rule-sets by digest. A digest names one document forever (content addressing), so an entry never goes
 # stale; what is cached is only the parse, never which version is chosen: every lookup reads the published
 # versions' (id, version, digest) afresh, so a version published a moment ago is used by the very next request.
-_PARSED: OrderedDict[str, RuleSet] = OrderedDict()
-_PARSED_MAX = 256
-_PARSED_LOCK = threading.Lock()
+_PARSED = LRU(256)
 
 # what a lookup reads: never the document itself (it is read once per digest, to parse it)
 _META = (RuleSetVersion.id, RuleSetVersion.ruleset_id, RuleSetVersion.version, RuleSetVersion.jurisdiction,
          RuleSetVersion.effective_from, RuleSetVersion.digest)
-
-
-def _cached(digest: str) -> RuleSet | None:
-    with _PARSED_LOCK:
-        rs = _PARSED.get(digest)
-        if rs is not None:
-            _PARSED.move_to_end(digest)
-        return rs
 
 
 def _parsed(ruleset_id: str, version: str, digest: str, document: str) -> RuleSet:
@@ -59,21 +48,17 @@ def _parsed(ruleset_id: str, version: str, digest: str, document: str) -> RuleSe
     rs = parse_ruleset(json.loads(document))
     if rs.digest != digest:
         raise Conflict(f"stored rule-set {ruleset_id}@{version} does not match its digest")
-    with _PARSED_LOCK:
-        _PARSED[digest] = rs
-        while len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
-    return rs
+    return _PARSED.put(digest, rs)
 
 
 def _domain(row: RuleSetVersion) -> RuleSet:
     """The parsed rule-set of a full row (its document already read)."""
-    return _cached(row.digest) or _parsed(row.ruleset_id, row.version, row.digest, row.document)
+    return _PARSED.get(row.digest) or _parsed(row.ruleset_id, row.version, row.digest, row.document)
 
 
 def _by_meta(meta) -> RuleSet:
     """The parsed rule-set of a row read as _META: from the cache by digest, else its document is read once."""
-    rs = _cached(meta.digest)
+    rs = _PARSED.get(meta.digest)
     if rs is None:
         document = db.session.scalar(select(RuleSetVersion.document).where(RuleSetVersion.id == meta.id))
         if document is None:
@@ -123,7 +108,7 @@ def get(ruleset_id: str, version: str, digest: str | None = None) -> RuleSet:
     cached under that digest answers without a query: a published version never changes (publish() refuses a
     different document under the same id and version) and is never deleted."""
     if digest:
-        rs = _cached(digest)
+        rs = _PARSED.get(digest)
         if rs is not None and (rs.id, rs.version) == (ruleset_id, version):
             return rs
     meta = db.session.execute(select(*_META).where(RuleSetVersion.ruleset_id == ruleset_id,
