@@ -71,11 +71,12 @@ def search_offerings(q):
     answer = _PAGES.get(key) if key is not None else None
     if answer is None:
         hits, total = search.search(q, caller, now)  # the page only, filtered and sorted in SQL
-        body, _ = page_of(hits, total, q["page"], q["per_page"])
+        body, headers = page_of(hits, total, q["page"], q["per_page"])
         answer = (current_app.json.response(SearchPage().dump(body)).get_data(), total)
         if key is not None:
             _PAGES.put(key, answer)
-    _, headers = page_of([], answer[1], q["page"], q["per_page"])  # links name this request's own URL
+    else:
+        _, headers = page_of([], answer[1], q["page"], q["per_page"])  # links name this request's own URL
     return Response(answer[0], mimetype=current_app.json.mimetype, headers=headers)
 
 

@@ -3,9 +3,10 @@ sorted and paged in SQL, then only the page's rows read and annotated with ratin
 
 Every insurer's standing (where it is approved, how the caller's regulator rates it) is read first, live, in
 one small query; the offerings query then filters on it as literal insurer lists, so PostgreSQL reads the
-first page off the (status, rate, id) index instead of sorting every listed offering. The total is cached
-by market_state.version, which a trigger moves on in every transaction that changes offerings
-(migration 0013), and by everything else the count depends on, so a cached total is never stale."""
+first page off the (status, rate, id) index instead of sorting every listed offering. Totals (here) and whole
+answers (the API route) are cached by Market.key: market_state.version, which triggers move on in every
+transaction that changes offerings or organizations (migration 0013), and everything else they depend on,
+so a cached one is never stale."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from ..registry.models import InsurerApproval, Organization
 from ..rulesets import service as rulesets
 from .models import MarketState, Offering
 
-_TOTALS = LRU(512)  # (market version, filters, standings) -> how many offerings match
+_TOTALS = LRU(512)  # Market.key of the filters -> how many offerings match
+_VERSION = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
+PAGING = ("page", "per_page", "sort")  # what a search asks that does not change its total
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,8 @@ def _json_has_all(column, values: list[str]):
 def _standings_query():
     """Built once (it takes no parameters): building the aliases costs more than running it."""
     regulator, insurer = aliased(Organization), aliased(Organization)
-    version = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
     return (select(InsurerApproval.insurer_id, InsurerApproval.status, InsurerApproval.rating, regulator.kind,
-                   regulator.jurisdiction, insurer.rating, version)
+                   regulator.jurisdiction, insurer.rating, _VERSION)
             .join(regulator, regulator.id == InsurerApproval.regulator_id)
             .join(insurer, insurer.id == InsurerApproval.insurer_id)
             .order_by(regulator.created_at, regulator.id))
@@ -130,17 +132,16 @@ def _sort_keys(key: str, standing: dict[str, Standing]) -> list:
     return [k.desc() for k in keys] if key.startswith("-") else keys
 
 
-def _total(where: list, key: tuple) -> int:
-    """How many offerings match. Cached by `key`, which holds the market's version as read with the
-    standings; on a miss, the count and the version it holds for are read in one statement (one snapshot)."""
+def _total(where: list, key: tuple | None) -> int:
+    """How many offerings match. Cached by `key` (Market.key: the market's version first, as read with the
+    standings); on a miss, the count and the version it holds for are read in one statement (one snapshot)."""
     count = select(func.count()).select_from(Offering).where(*where)
-    if key[0] is None:  # no version row to key by: count every time
+    if key is None:  # no version row to key by: count every time
         return db.session.scalar(count)
     cached = _TOTALS.get(key)
     if cached is not None:
         return cached
-    version = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
-    seen, total = db.session.execute(select(version, count.scalar_subquery())).one()
+    seen, total = db.session.execute(select(_VERSION, count.scalar_subquery())).one()
     return _TOTALS.put((seen, *key[1:]), total)
 
 
@@ -186,7 +187,7 @@ def search(q: dict, caller_jurisdiction: str | None, now: Market | None = None) 
     A page costs the same few queries (standings, the rule-set, the page; the count when not cached) however
     many offerings are listed, and only the page's rows are read."""
     now = now or market(caller_jurisdiction)
-    standing, version, rs = now.standing, now.version, now.ruleset
+    standing, rs = now.standing, now.ruleset
     approved = _approved(q.get("jurisdiction"), standing)
     if approved is None:
         return [], 0
@@ -203,9 +204,7 @@ def search(q: dict, caller_jurisdiction: str | None, now: Market | None = None) 
         good = set(ratings.SCALE[:ratings.SCALE.index(q["min_rating"]) + 1])
         where.append(Offering.insurer_id.in_(sorted(i for i, s in standing.items() if s.rating in good)))
 
-    filters = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in q.items()
-                           if k not in ("page", "per_page", "sort")))
-    total = _total(where, (version, caller_jurisdiction, filters, tuple(sorted(standing.items()))))
+    total = _total(where, now.key({k: v for k, v in q.items() if k not in PAGING}))
     offset = (q["page"] - 1) * q["per_page"]  # may exceed what the database driver takes: past the end anyway
     if offset >= total:
         return [], total
