@@ -15,6 +15,7 @@ second, so nothing queued waits longer than that even if a nudge is lost.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -24,6 +25,8 @@ from ..domain import merkle
 from ..extensions import db
 from ..uow import after_commit, unit_of_work
 from .models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
+
+log = logging.getLogger("marketplace.tlog")
 
 ADVISORY_LOCK = 0x7E5E_0FF5
 BATCH_MAX = 4096  # one transaction's worth; a longer queue takes several batches
@@ -196,9 +199,6 @@ def await_certificate(certificate_id: str, kind: str = "issuance", timeout: floa
                 time.sleep(pause)
                 pause = min(pause * 2, POLL_MAX)
         except Exception:  # a lock timeout, a lost connection: look again until the deadline
-            import logging
-
             db.session.rollback()
-            logging.getLogger("marketplace.tlog").warning("waiting for the log's batch failed; retrying",
-                                                          exc_info=True)
+            log.warning("waiting for the log's batch failed; retrying", exc_info=True)
             time.sleep(0.05)
