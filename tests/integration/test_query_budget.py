@@ -6,7 +6,6 @@ published after a request is used by the very next one). Counts, never timings."
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,6 +29,7 @@ from marketplace.policies.models import Policy
 from marketplace.registry import service as registry
 from marketplace.registry.models import Exchange, InsurerApproval, Organization
 from marketplace.rulesets import service as rulesets
+from tests.bearer import bearer_headers
 from tests.sql_statements import statements
 
 R = "/api/v1"
@@ -41,13 +41,7 @@ def org(kind: str, name: str) -> Organization:
 
 
 def bearer(app, who: str) -> dict:
-    client, secret = auth.create_client(db.session.get(Organization, who), "budget", None, "test")
-    db.session.commit()
-    basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
-                               headers={"Authorization": f"Basic {basic}"})
-    assert r.status_code == 200, r.json
-    return {"Authorization": f"Bearer {r.json['access_token']}"}
+    return bearer_headers(app, db.session.get(Organization, who))
 
 
 def get(app, path: str, headers: dict, **kw):
@@ -206,13 +200,8 @@ def test_bearer_token_is_one_query_and_keeps_every_check(market_world):
     db.session.commit()
     assert client.get(f"{R}/offerings", headers=other).status_code == 401
     # a token without the scope: 403
-    sakura = db.session.get(Organization, market_world["sakura"])
-    scoped = auth.create_client(sakura, "narrow", ["obligations:read"], "test")
-    db.session.commit()
-    basic = base64.b64encode(f"{scoped[0].client_id}:{scoped[1]}".encode()).decode()
-    tok = client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                      headers={"Authorization": f"Basic {basic}"}).json["access_token"]
-    assert client.get(f"{R}/offerings", headers={"Authorization": f"Bearer {tok}"}).status_code == 403
+    narrow = bearer_headers(app, db.session.get(Organization, market_world["sakura"]), ["obligations:read"])
+    assert client.get(f"{R}/offerings", headers=narrow).status_code == 403
 
 
 def add_allocations(ob_id: str, n: int, insurers: list[str]) -> None:

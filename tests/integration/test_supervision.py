@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace.auth import service as auth
 from marketplace.certificates import service as certificates
 from marketplace.db import utcnow
 from marketplace.errors import Unprocessable
@@ -21,6 +20,7 @@ from marketplace.registry.models import Exchange, Organization
 from marketplace.reports import service as reports
 from marketplace.supervision import service as supervision
 from marketplace.tlog import sequencer
+from tests.bearer import bearer_headers
 from tests.integration.test_tlog import open_checkpoint
 from tests.unit.test_merkle import rfc_verify_inclusion
 
@@ -28,15 +28,6 @@ from tests.unit.test_merkle import rfc_verify_inclusion
 def _org(kind: str, jurisdiction: str) -> Organization:
     return db.session.scalar(select(Organization).filter_by(kind=kind, jurisdiction=jurisdiction)
                              .order_by(Organization.created_at))
-
-
-def _token(app, org: Organization) -> dict:
-    client, secret = auth.create_client(org, "test", None, "test")
-    db.session.commit()
-    basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-    r = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
-                               headers={"Authorization": f"Basic {basic}"})
-    return {"Authorization": f"Bearer {r.json['access_token']}"}
 
 
 def _stamp(dt) -> str:
@@ -66,7 +57,7 @@ def test_status_at_before_and_after_a_revocation_with_inclusion_proofs(demo):
     db.session.commit()
     revoked_at = cert.revoked_at
     c = demo.test_client()
-    fsa = _token(demo, _org("regulator", "JP"))
+    fsa = bearer_headers(demo, _org("regulator", "JP"))
     url = f"/api/v1/certificates/{cert.id}/status"
     vkey = c.get("/api/v1/log/key").get_data(as_text=True)
 
@@ -95,8 +86,8 @@ def test_status_at_before_and_after_a_revocation_with_inclusion_proofs(demo):
     # the demo's own certificate was superseded by this one: revoked at the instant it was issued
     other = c.get(url.replace(cert.id, _demo_certificate(cert.id)), headers=fsa).json
     assert other["status"] == "revoked" and "superseded by certificate" in other["reason"]
-    assert c.get(url, headers=_token(demo, _org("regulator", "EU"))).status_code == 404
-    assert c.get(url, headers=_token(demo, _org("exchange", "JP"))).status_code == 403
+    assert c.get(url, headers=bearer_headers(demo, _org("regulator", "EU"))).status_code == 404
+    assert c.get(url, headers=bearer_headers(demo, _org("exchange", "JP"))).status_code == 403
 
 
 def _demo_certificate(exclude: str) -> str:
