@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+from functools import lru_cache
 
 from ..crypto.b64 import b64u
 from ..crypto.keys import KeyPair, verify_signature
@@ -38,28 +40,37 @@ class NoteError(ValueError):
 def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     try:
         name, kid_hex, key_b64 = vkey.strip().split("+", 2)
-        raw = base64.b64decode(key_b64, validate=True)
-    except (ValueError, TypeError):
+        raw, kid = base64.b64decode(key_b64, validate=True), bytes.fromhex(kid_hex)
+    except (ValueError, TypeError, AttributeError):
         raise NoteError("malformed verifier key") from None
-    if len(raw) != 33 or raw[0] != 1 or bytes.fromhex(kid_hex) != key_id(name, raw[1:]):
+    if len(raw) != 33 or raw[0] != 1 or kid != key_id(name, raw[1:]):
         raise NoteError("the verifier key is not a well-formed Ed25519 note key")
-    return name, bytes.fromhex(kid_hex), raw[1:]
+    return name, kid, raw[1:]
+
+
+@lru_cache(maxsize=64)
+def _verifier(vkey: str) -> tuple[str, bytes, dict]:
+    """(name, key id, public JWK) of a verifier key, worked out once per distinct key: a batch checks
+    thousands of receipts against the same one. Read only (the JWK is shared)."""
+    name, kid, public = parse_verifier_key(vkey)
+    return name, kid, {"kty": "OKP", "crv": "Ed25519", "x": b64u(public)}
 
 
 def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
     """Verify a signed checkpoint with a verifier key; return (origin, size, root)."""
-    name, kid, public = parse_verifier_key(vkey)
+    if not isinstance(vkey, str):
+        raise NoteError("malformed verifier key")
+    name, kid, jwk = _verifier(vkey)
     text, sep, sigs = note.partition("\n\n")
     if not sep:
         raise NoteError("a signed note has a blank line before its signatures")
     text += "\n"
-    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(public)}
     for line in sigs.splitlines():
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != DASH or parts[1] != name:
             continue
         try:
-            blob = base64.b64decode(parts[2], validate=True)
+            blob = binascii.a2b_base64(parts[2], strict_mode=True)
         except (ValueError, TypeError):
             continue
         if blob[:4] == kid and verify_signature(jwk, blob[4:], text.encode()):

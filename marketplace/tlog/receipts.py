@@ -6,7 +6,6 @@ each member's type and size is checked before use, and any failure is a (False, 
 
 from __future__ import annotations
 
-import base64
 import binascii
 
 from ..domain import merkle
@@ -35,7 +34,7 @@ def _proof(receipt: dict) -> list[bytes]:
     out = []
     for h in hashes:
         try:
-            raw = base64.b64decode(h, validate=True) if isinstance(h, str) and len(h) <= 64 else b""
+            raw = binascii.a2b_base64(h, strict_mode=True) if isinstance(h, str) and len(h) <= 64 else b""
         except (binascii.Error, ValueError):
             raw = b""
         if len(raw) != 32:

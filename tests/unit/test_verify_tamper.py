@@ -170,3 +170,33 @@ def test_garbage_is_invalid_with_a_reason(w, garbage):
     res, checks = run(w, garbage)
     assert not res.valid and checks["signature"]["ok"] is False and checks["signature"]["detail"]
     assert len(res.checks) == 8
+
+
+@pytest.mark.parametrize("junk", ["*", "\t", "\r", "!", "~", "%"])
+def test_a_character_outside_base64url_is_refused_not_skipped(w, junk):
+    """A lax base64 decoder skips such characters (four of them keep the padding right), so the altered
+    signature would decode to the real one."""
+    token, junk = w.token(), junk * 4
+    head, payload, sig = token.split(".")
+    for part, altered in (("payload", f"{head}.{payload[:40]}{junk}{payload[40:]}.{sig}"),
+                          ("signature", f"{head}.{payload}.{sig[:20]}{junk}{sig[20:]}")):
+        res = verify(altered, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW, receipt=w.receipt(altered),
+                     log_key=w.log_key)
+        assert not res.valid, (part, junk)
+        assert res.checks[0]["name"] == "signature" and res.checks[0]["ok"] is False, res.checks[0]
+
+
+def test_a_receipt_hash_or_checkpoint_signature_with_junk_is_refused(w):
+    token = w.token()
+    receipt = w.receipt(token)
+    text, _, sig_line = receipt["checkpoint"].partition("\n\n")
+    dash, name, blob = sig_line.rstrip("\n").split(" ")
+    bad_note = f"{text}\n\n{dash} {name} {blob[:10]}*{blob[10:]}\n"
+    res = verify(token, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW,
+                 receipt={**receipt, "checkpoint": bad_note}, log_key=w.log_key)
+    log = next(c for c in res.checks if c["name"] == "log_inclusion")
+    assert log["ok"] is False and "does not verify" in log["detail"], log
+    res = verify(token, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW,
+                 receipt={**receipt, "inclusionProof": ["A" * 21 + "*" + "A" * 21 + "="]}, log_key=w.log_key)
+    log = next(c for c in res.checks if c["name"] == "log_inclusion")
+    assert log["ok"] is False and "malformed" in log["detail"], log
