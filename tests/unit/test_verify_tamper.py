@@ -200,3 +200,19 @@ def test_a_receipt_hash_or_checkpoint_signature_with_junk_is_refused(w):
                  receipt={**receipt, "inclusionProof": ["A" * 21 + "*" + "A" * 21 + "="]}, log_key=w.log_key)
     log = next(c for c in res.checks if c["name"] == "log_inclusion")
     assert log["ok"] is False and "malformed" in log["detail"], log
+
+
+def test_a_signature_whose_unused_last_bits_are_changed_is_refused(w):
+    """86 base64url characters carry 516 bits for a 64-byte signature: the last character's 4 spare bits
+    must be 0, or a token changed there would decode to the same signature and still verify."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    token = w.token()
+    head, payload, sig = token.split(".")
+    last = alphabet.index(sig[-1])
+    assert last & 0b1111 == 0  # what a canonical encoder writes
+    for spare in range(1, 16):
+        altered = f"{head}.{payload}.{sig[:-1]}{alphabet[last | spare]}"
+        res = verify(altered, w.jwks(), w.insurer_jwks(), w.status_list(), now=NOW, receipt=w.receipt(altered),
+                     log_key=w.log_key)
+        assert not res.valid and res.checks[0]["ok"] is False, (spare, res.checks[0])
+        assert "base64url" in res.checks[0]["detail"]
