@@ -76,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config_mod.from_env(app.instance_path))
     app.config.update(config or {})
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # liveness: db/liveness.py, not pool_pre_ping
     config_mod.check(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_mod.instance_secret_key(app.instance_path)
@@ -85,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     from . import models  # noqa: F401  (register every table with the metadata)
+    from .db import liveness
     from .extensions import db, migrate
     from .rulesets.service import load_shipped
 
@@ -93,6 +94,8 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
     with app.app_context():
         _sqlite_pragmas(db.engine)
+        if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            liveness.install(db.engine)
 
     from .health.routes import bp as health_bp
     from .web import problems
