@@ -291,3 +291,19 @@ def test_a_list_fetched_just_now_is_current_by_the_clock():
     fresh = status_list(validFrom=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), ttl=300_000)
     res = verify(W.token(), W.jwks(), W.insurer_jwks(), fresh)
     assert {c["name"]: c["ok"] for c in res.checks}["revocation"] is True
+
+
+def test_a_status_list_that_decompresses_past_the_bound_is_status_unknown():
+    """A 22 KiB encodedList can claim 16 MiB and more (a gzip bomb): refused, not inflated."""
+    import gzip
+
+    from marketplace.crypto import bitstring
+    from marketplace.crypto.b64 import b64u
+
+    subject = jws.parse(W.status_list()).payload["credentialSubject"]
+    for size, ok in ((bitstring.MAX_LIST_BYTES + 1, False), (1 << 20, True)):
+        listed = status_list(credentialSubject={**subject, "encodedList": "u" + b64u(gzip.compress(bytes(size)))})
+        _res, checks = run(W.token(), status_list=listed, allow_stale=True)
+        assert checks["revocation"]["ok"] is ok, checks["revocation"]
+        if not ok:
+            assert checks["revocation"]["detail"] == "status unknown: the status list cannot be decoded"
