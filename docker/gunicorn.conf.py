@@ -9,7 +9,19 @@ gunicorn access log, because the app writes one access line per request, with it
 
 import os
 
+from gunicorn.glogging import Logger
+
 from marketplace.observability.logs import gunicorn_logconfig
+
+
+class AppLogger(Logger):
+    """gunicorn's logger without its access log: the app writes one access line per request (with its
+    request id). Given a logconfig_dict, gunicorn would otherwise build every request's access-log fields
+    and a log record that no handler takes."""
+
+    def access(self, resp, req, environ, request_time):
+        return None
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -19,6 +31,7 @@ timeout = 30
 graceful_timeout = 20
 errorlog = "-"
 accesslog = None
+logger_class = AppLogger
 logconfig_dict = gunicorn_logconfig(os.environ)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

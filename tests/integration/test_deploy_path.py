@@ -7,6 +7,7 @@ worker` and `marketplace scheduler` (which refuse a database that is not migrate
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -142,8 +143,39 @@ def test_gunicorn_conf_hooks_and_logging(tmp_path, monkeypatch):
     conf["child_exit"](None, SimpleNamespace(pid=4242))
     assert sorted(p.name for p in metrics.iterdir()) == ["histogram_4242.db"]  # counts stay; live gauges go
     assert conf["accesslog"] is None  # the app writes the access lines
+    _no_access_records(conf)
     formatter = conf["logconfig_dict"]["formatters"]["marketplace"]["()"]
     assert formatter.__name__ == "JsonFormatter"
+
+
+def _no_access_records(conf):
+    """gunicorn's own Logger, given a logconfig_dict, builds an access record for every request (which no
+    handler takes); the configured logger builds none."""
+    import logging
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    cfg = Config()
+    cfg.set("logconfig_dict", conf["logconfig_dict"])
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    resp = SimpleNamespace(status="200 OK", headers=[], response_length=2, sent=2)
+    req = SimpleNamespace(headers=[], method="GET", path="/healthz", query="", uri="/healthz", version=(1, 1))
+    environ = {"REMOTE_ADDR": "127.0.0.1", "RAW_URI": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": ""}
+    counts = {}
+    for cls in (Logger, conf["logger_class"]):
+        log = cls(cfg)
+        log.access_log.addHandler(handler)
+        try:
+            before = len(seen)
+            log.access(resp, req, environ, datetime.timedelta(milliseconds=3))
+            counts[cls.__name__] = len(seen) - before
+        finally:
+            log.access_log.removeHandler(handler)
+    assert counts == {"Logger": 1, "AppLogger": 0}
 
 
 # --- the steps, run by hand (PostgreSQL + Redis) ------------------------------------------------------------
