@@ -172,11 +172,12 @@ def apply_shared(doc: dict, shared: dict) -> dict:
         raise Unusable("no platform JWKS: pass --jwks or a bundle")
     else:
         platform = _jwks(doc["platformJwks"], "the bundle's platformJwks")
-    insurers = dict(_member(doc, "insurerJwks", dict, "an object of insurer JWKS") or {})
-    for urn, keyset in insurers.items():
-        _jwks(keyset, f"the bundle's insurerJwks[{jws.brief(urn)}]")
-    if "insurers" in shared:
-        insurers["*"] = shared["insurers"]
+    if "insurers" in shared:  # the given keys replace the bundle's: whoever wrote it chose those
+        insurers = {"*": shared["insurers"]}
+    else:
+        insurers = dict(_member(doc, "insurerJwks", dict, "an object of insurer JWKS") or {})
+        for urn, keyset in insurers.items():
+            _jwks(keyset, f"the bundle's insurerJwks[{jws.brief(urn)}]")
     if "status" in shared:
         status, fetched = shared["status"]
     else:
@@ -235,6 +236,10 @@ def verify_command(file, batch_dir, jwks_file, insurer_files, status_file, recei
     doc = load_input(file)
     result = verify(doc["certificate"], **gather(doc, jwks_file, insurer_files, status_file, receipt_file,
                                                  log_key_file), allow_stale=allow_stale)
+    unpinned = [name for name, given in (("--jwks", jwks_file), ("--insurer-jwks", insurer_files),
+                                         ("--log-key", log_key_file)) if not given]
+    if unpinned and not as_json:
+        click.echo(UNPINNED.format(options=", ".join(unpinned)), err=True)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))  # ensure_ascii: any string is safe
     else:
@@ -245,6 +250,11 @@ def verify_command(file, batch_dir, jwks_file, insurer_files, status_file, recei
         click.echo("VALID" if result.valid else "INVALID")
     sys.exit(EXIT_VALID if result.valid else EXIT_INVALID)
 
+
+# keys read from the input they check prove only that the input is self-consistent: a forged bundle brings its own
+UNPINNED = ("note: keys were taken from the input itself where {options} was not given; to rule out a forged "
+            "bundle, pass the keys you trust (the service's /.well-known/jwks.json, the insurers' JWKS and the "
+            "log's verifier key)")
 
 WORDS = {"valid": "Valid", "revoked": "Revoked", "invalid": "Invalid", "unusable": "unusable"}
 

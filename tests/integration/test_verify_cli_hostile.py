@@ -181,3 +181,29 @@ def test_attest_refuses_a_policy_file_that_is_not_an_object(tmp_path):
     out = subprocess.run([str(MP), "attest", "--key", str(key), "--policy", str(tmp_path / "policy.json")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "must be a JSON object" in out.stderr
+
+
+def test_keys_given_as_options_replace_the_bundles_own(tmp_path):
+    """A bundle brings its own keys, so it can vouch for itself: the keys a user passes are the ones used
+    (the insurers' included: a platform inventing coverage signs it with a key of its own), and without
+    them the output says the keys came from the input."""
+    from tests.unit.certs import INSURER, attestation
+
+    w = current_world()
+    real_insurers = w.insurer_jwks()[INSURER]
+    w.insurer = KeyPair.generate()  # coverage "signed" by a key the insurer never registered
+    for entry in w.credential["credentialSubject"]["coverage"]:
+        entry["attestation"] = attestation(w.insurer, entry["policyNumber"], "900")
+    (tmp_path / "jwks.json").write_text(json.dumps(w.jwks()))
+    (tmp_path / "log.key").write_text(w.log_key)
+    (tmp_path / "ins.json").write_text(json.dumps(real_insurers))
+    forged = bundle(w)
+    out = mp(tmp_path, content=forged)
+    assert out.returncode == 0 and "VALID" in out.stdout  # self-consistent ...
+    assert "note: keys were taken from the input itself where --jwks, --insurer-jwks, --log-key" in out.stderr
+    out = mp(tmp_path, "--jwks", "jwks.json", "--log-key", "log.key", "--insurer-jwks", "ins.json", content=forged)
+    assert out.returncode == 1, out.stdout  # ... but not signed by the insurer's registered key
+    assert [ln.split()[1] for ln in out.stdout.splitlines() if ln.startswith("FAIL")] == ["insurer_attestations"]
+    assert "note:" not in out.stderr
+    out = mp(tmp_path, "--jwks", "jwks.json", content=bundle(current_world()))  # another platform key
+    assert out.returncode == 1 and out.stdout.splitlines()[0].startswith("FAIL  signature"), out.stdout
