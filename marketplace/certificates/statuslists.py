@@ -108,8 +108,9 @@ def _sign(list_id: int, bits: bytes, now: datetime) -> str:
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": current_app.config["BASE_URL"],
         "validFrom": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ttl": TTL_SECONDS * 1000,
+        # ttl belongs to the BitstringStatusList (W3C Bitstring Status List 1.0, 2.2): there other verifiers
+        # read it, and the v2 context defines it
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                              "encodedList": bitstring.encode(bits)},
+                              "encodedList": bitstring.encode(bits), "ttl": TTL_SECONDS * 1000},
     }
     return jws.sign(payload, keys.signer(keys.platform_key()), "vc+jwt")
