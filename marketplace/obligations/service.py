@@ -82,14 +82,17 @@ def get(obligation_id: str) -> ObligationRecord:
     return row
 
 
-def to_domain(row: ObligationRecord) -> Obligation:
-    """Rebuild the stored computation as a domain Obligation (for offset evaluation)."""
+def to_domain(row: ObligationRecord, jurisdiction: str | None = None) -> Obligation:
+    """Rebuild the stored computation as a domain Obligation (for offset evaluation). `jurisdiction`: its
+    rule-set's, when the caller has it (compute() refuses a rule-set of another jurisdiction than the
+    exchange's, so the two are the same); otherwise read from the exchange."""
     lines = tuple(Line(d["component"], Money(int(d["amount"]["amount"]), d["amount"]["currency"]),
                        d["explanation"], d["inputs"], d["parameter"]) for d in row.lines)
     period = Period(row.period, row.period_start, row.period_end)
     ref = {"id": row.ruleset_id, "version": row.ruleset_version, "digest": row.ruleset_digest}
-    ex = db.session.get(Exchange, row.exchange_id)
-    return Obligation(row.exchange_id, ex.jurisdiction, period, ref, Money(row.total, row.currency), lines)
+    if jurisdiction is None:
+        jurisdiction = db.session.get(Exchange, row.exchange_id).jurisdiction
+    return Obligation(row.exchange_id, jurisdiction, period, ref, Money(row.total, row.currency), lines)
 
 
 # Filled by marketplace.allocations.service.install(): where allocations come from, what a recompute does.
@@ -104,7 +107,7 @@ def offset_for(row: ObligationRecord):
 
     rs = rulesets.get(row.ruleset_id, row.ruleset_version, row.ruleset_digest)
     allocations = [a for source in ALLOCATION_SOURCES for a in source(row)]
-    return evaluate_offset(to_domain(row), allocations, fx.rates(row.period_start), rs), rs
+    return evaluate_offset(to_domain(row, rs.jurisdiction), allocations, fx.rates(row.period_start), rs), rs
 
 
 def what_if(row: ObligationRecord, target: Money, rating: str | None, currency: str | None) -> dict:
