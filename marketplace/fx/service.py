@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from ..domain.fx import FxRate
 from ..extensions import db
@@ -23,9 +24,16 @@ def record(rate: FxRate) -> FxRateRecord:
 
 
 _RATES = select(FxRateRecord.base, FxRateRecord.quote, FxRateRecord.rate, FxRateRecord.as_of, FxRateRecord.source)
+_SAME_PAIR = aliased(FxRateRecord)
+# per pair, the rows of its latest date on or before :on (every source of that date: pick_rate breaks ties by source)
+_LATEST = _RATES.where(FxRateRecord.as_of == select(func.max(_SAME_PAIR.as_of))
+                       .where(_SAME_PAIR.base == FxRateRecord.base, _SAME_PAIR.quote == FxRateRecord.quote,
+                              _SAME_PAIR.as_of <= bindparam("on", type_=Date)).scalar_subquery())
 
 
 def rates(on_or_before: date | None = None) -> list[FxRate]:
-    """Every reference rate (as of `on_or_before` or earlier), as plain rows: every offset report reads them."""
-    q = _RATES if on_or_before is None else _RATES.where(FxRateRecord.as_of <= on_or_before)
-    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source) for r in db.session.execute(q)]
+    """The reference rates domain.fx.pick_rate can choose on `on_or_before`, as plain rows: for each pair, those
+    of its latest date on or before it (every offset report reads them, so the answer stays as small as the
+    number of pairs however many days of rates are kept). Without a date: every rate recorded."""
+    rows = db.session.execute(_RATES) if on_or_before is None else db.session.execute(_LATEST, {"on": on_or_before})
+    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source) for r in rows]

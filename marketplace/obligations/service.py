@@ -118,7 +118,7 @@ def what_if(row: ObligationRecord, target: Money, rating: str | None, currency: 
     offset, rs = offset_for(row)
     rate = None
     if currency and currency != row.currency:
-        rate = pick_rate(fx.rates(), currency, row.currency, row.period_start)
+        rate = pick_rate(fx.rates(row.period_start), currency, row.currency, row.period_start)
         if rate is None:
             raise Unprocessable(f"no reference rate {currency}/{row.currency} on or before {row.period_start}",
                                 {"currency": ["no reference rate for this currency"]})
