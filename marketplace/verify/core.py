@@ -132,7 +132,7 @@ def verify(token: Any, platform_jwks: Any, insurer_jwks: Any = None, status_list
 
 def _signature(parsed: jws.Parsed, key: dict | None, problems: list[str] | None) -> tuple[bool, str]:
     typ = parsed.header.get("typ")
-    if typ != "vc+jwt":
+    if jws.media_type(typ) != "vc+jwt":
         ok, detail = False, f"header typ is {jws.brief(typ)}, not 'vc+jwt'"
     elif parsed.kid is None:
         ok, detail = False, "the header names no signing key (kid)"
