@@ -19,6 +19,7 @@ from . import schema, statuslist
 
 CHECKS = ("signature", "key_status", "validity_period", "revocation", "log_inclusion", "insurer_attestations",
           "amounts", "policies_current")
+ATTESTATION_TYP = "attestation+jwt"
 
 
 @dataclass
@@ -198,6 +199,8 @@ def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, 
         att = jws.parse_shared(entry["attestation"])
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
+    if jws.media_type(att.header.get("typ")) != ATTESTATION_TYP:  # a JWS the insurer signed for another purpose
+        return [f"attestation header typ is {jws.brief(att.header.get('typ'))}, not '{ATTESTATION_TYP}'"]
     urn = entry["insurer"]["id"]
     keys = keyring.get(urn)
     if keys is None:  # once per insurer in this certificate

@@ -232,3 +232,23 @@ def test_other_media_types_are_refused(w, typ):
     status_list = jws.sign(jws.parse(w.status_list()).payload, w.platform, typ)
     checks = run(w, w.token(), status_list=status_list)[1]
     assert failing(checks) == ["revocation"] and "typ" in checks["revocation"]["detail"]
+
+
+@pytest.mark.parametrize("typ", [None, "vc+jwt", "JWT"])
+def test_attestation_must_be_typed(w, typ):
+    # a JWS the insurer signed over the same fields for another purpose is not an attestation (RFC 8725 3.11)
+    cred = w.edited()
+    entry = cred["credentialSubject"]["coverage"][0]
+    body = jws.parse(entry["attestation"]).payload
+    header = {"alg": "EdDSA", "kid": w.insurer.kid} | ({"typ": typ} if typ else {})
+    si = _raw(header, body, b"").rsplit(".", 1)[0]
+    entry["attestation"] = si + "." + base64.urlsafe_b64encode(w.insurer.sign(si.encode())).rstrip(b"=").decode()
+    _res, checks = run(w, w.token(cred))
+    assert failing(checks) == ["insurer_attestations"] and "typ" in checks["insurer_attestations"]["detail"]
+
+
+def test_attestation_typ_is_a_media_type(w):
+    cred = w.edited()
+    entry = cred["credentialSubject"]["coverage"][0]
+    entry["attestation"] = jws.sign(jws.parse(entry["attestation"]).payload, w.insurer, "application/Attestation+JWT")
+    assert run(w, w.token(cred))[0].valid
