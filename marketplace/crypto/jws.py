@@ -26,6 +26,11 @@ def sign(payload: dict, key: KeyPair, typ: str) -> str:
     return signing_input + "." + b64u(key.sign(signing_input.encode("ascii")))
 
 
+def media_type(typ: object) -> str | None:
+    """A typ header compared as RFC 7515 4.1.9 says: case-insensitive, "application/" implied when absent."""
+    return typ.lower().removeprefix("application/") if isinstance(typ, str) else None
+
+
 def _json(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

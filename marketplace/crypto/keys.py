@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from .b64 import b64u, unb64u
+from .edwards import problem
 
 
 class KeyError_(ValueError):
@@ -54,6 +55,9 @@ def _public_key_from_x(x: str) -> Ed25519PublicKey:
         raise KeyError_("x is not base64url") from None
     if len(raw) != 32:
         raise KeyError_("x must be 32 bytes")
+    unsafe = problem(raw)
+    if unsafe:
+        raise KeyError_(unsafe)
     return Ed25519PublicKey.from_public_bytes(raw)
 
 

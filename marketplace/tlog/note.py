@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from functools import lru_cache
 
 from ..crypto.b64 import b64u
 from ..crypto.keys import KeyPair, verify_signature
 
 DASH = "\u2014"
+MAX_SIGNATURES = 100  # as Go's golang.org/x/mod/sumdb/note
+_NAME = re.compile(r"[^\s+]+")  # a key name: non-empty, no spaces, no "+"
+_SIZE = re.compile(r"0|[1-9][0-9]*")  # ASCII digits, no leading zeros
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def key_id(name: str, public: bytes) -> bytes:
@@ -56,27 +61,62 @@ def _verifier(vkey: str) -> tuple[str, bytes, dict]:
     return name, kid, {"kty": "OKP", "crv": "Ed25519", "x": b64u(public)}
 
 
+def _b64(text: str) -> bytes | None:
+    """Strict standard base64: only the one canonical text of its bytes (no spare bits, no stray characters)."""
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except (ValueError, TypeError):
+        return None
+    return raw if base64.b64encode(raw).decode() == text else None
+
+
+def _signatures(block: str) -> list[tuple[str, bytes]]:
+    """(name, key id || signature) of each signature line; one malformed line spoils the note (signed-note)."""
+    if not block:
+        raise NoteError("a signed note has at least one signature")
+    if not block.endswith("\n"):
+        raise NoteError("a signed note ends with a newline")
+    lines = block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"a signed note has at most {MAX_SIGNATURES} signatures")
+    out = []
+    for line in lines:
+        parts = line.split(" ")
+        blob = _b64(parts[2]) if len(parts) == 3 else None
+        if parts[0] != DASH or blob is None or len(blob) < 5 or not _NAME.fullmatch(parts[1]):
+            raise NoteError("a signature line is malformed")
+        out.append((parts[1], blob))
+    return out
+
+
+def _checkpoint(text: str) -> tuple[str, int, bytes]:
+    """origin, tree size, root of a tlog-checkpoint body of exactly three lines."""
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        raise NoteError("a checkpoint body is three lines: origin, tree size, root hash")
+    origin, size, root_b64 = lines[:3]
+    if not origin or _CONTROL.search(origin):
+        raise NoteError("the checkpoint origin is empty or has control characters")
+    if not _SIZE.fullmatch(size) or int(size) >= 2**64:
+        raise NoteError("the checkpoint tree size is not a decimal number without leading zeros")
+    root = _b64(root_b64)
+    if root is None or len(root) != 32:
+        raise NoteError("the checkpoint root hash is not 32 bytes in base64")
+    return origin, int(size), root
+
+
 def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
-    """Verify a signed checkpoint with a verifier key; return (origin, size, root)."""
+    """Verify a signed checkpoint with a verifier key; return (origin, size, root). Signatures by other
+    keys are ignored, but every signature line must be well-formed."""
     if not isinstance(vkey, str):
         raise NoteError("malformed verifier key")
     name, kid, jwk = _verifier(vkey)
-    text, sep, sigs = note.partition("\n\n")
+    text, sep, block = note.partition("\n\n")
     if not sep:
         raise NoteError("a signed note has a blank line before its signatures")
     text += "\n"
-    for line in sigs.splitlines():
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != DASH or parts[1] != name:
-            continue
-        try:
-            blob = binascii.a2b_base64(parts[2], strict_mode=True)
-        except (ValueError, TypeError):
-            continue
-        if blob[:4] == kid and verify_signature(jwk, blob[4:], text.encode()):
-            lines = text.split("\n")
-            try:
-                return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
-            except (ValueError, IndexError):
-                raise NoteError("the checkpoint body is malformed") from None
+    checkpoint = _checkpoint(text)
+    for signer, blob in _signatures(block):
+        if signer == name and blob[:4] == kid and verify_signature(jwk, blob[4:], text.encode()):
+            return checkpoint
     raise NoteError("no valid signature by the log key")

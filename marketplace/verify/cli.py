@@ -24,7 +24,7 @@ from ..crypto import jws
 from ..crypto.keys import KeyError_, KeyPair
 from ..domain import jsontext
 from . import schema
-from .core import Result, verdict, verify
+from .core import ATTESTATION_TYP, Result, verdict, verify
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -388,7 +388,7 @@ def attest_command(key_file, policy_file):
     missing = [k for k in ATTESTED if k not in payload]
     if missing:
         raise Unusable(f"the policy file lacks {', '.join(missing)}")
-    click.echo(jws.sign({k: payload[k] for k in ATTESTED}, key, "attestation+jwt"))
+    click.echo(jws.sign({k: payload[k] for k in ATTESTED}, key, ATTESTATION_TYP))
 
 
 # --- for the public verify page (marketplace.portal.public): an upload, already read ---

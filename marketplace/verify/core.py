@@ -19,6 +19,7 @@ from . import schema, statuslist
 
 CHECKS = ("signature", "key_status", "validity_period", "revocation", "log_inclusion", "insurer_attestations",
           "amounts", "policies_current")
+ATTESTATION_TYP = "attestation+jwt"
 
 
 @dataclass
@@ -132,7 +133,7 @@ def verify(token: Any, platform_jwks: Any, insurer_jwks: Any = None, status_list
 
 def _signature(parsed: jws.Parsed, key: dict | None, problems: list[str] | None) -> tuple[bool, str]:
     typ = parsed.header.get("typ")
-    if typ != "vc+jwt":
+    if jws.media_type(typ) != "vc+jwt":
         ok, detail = False, f"header typ is {jws.brief(typ)}, not 'vc+jwt'"
     elif parsed.kid is None:
         ok, detail = False, "the header names no signing key (kid)"
@@ -198,6 +199,8 @@ def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, 
         att = jws.parse_shared(entry["attestation"])
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
+    if jws.media_type(att.header.get("typ")) != ATTESTATION_TYP:  # a JWS the insurer signed for another purpose
+        return [f"attestation header typ is {jws.brief(att.header.get('typ'))}, not '{ATTESTATION_TYP}'"]
     urn = entry["insurer"]["id"]
     keys = keyring.get(urn)
     if keys is None:  # once per insurer in this certificate

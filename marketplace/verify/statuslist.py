@@ -73,7 +73,7 @@ def check(status_list, entry: dict, index: int, pkeys: dict, now: datetime, allo
     if key is None:
         return False, UNKNOWN + (f"the status list is signed by key {sl.kid}, which is not in the given JWKS "
                                  "(rotated? fetch the current JWKS)")
-    if sl.header.get("typ") != "vc+jwt":
+    if jws.media_type(sl.header.get("typ")) != "vc+jwt":
         return False, UNKNOWN + f"the status list's header typ is {jws.brief(sl.header.get('typ'))}, not 'vc+jwt'"
     if not sl.verify_with(key, memo):
         return False, UNKNOWN + f"the status list's signature does not verify with platform key {sl.kid}"

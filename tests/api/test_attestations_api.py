@@ -120,3 +120,24 @@ def test_production_refuses_to_sign_without_kek(world):
     world.app.config["KEY_ENCRYPTION_KEY"] = "too-short"
     r = world.call("post", f"{R}/certificates", "sakura", json={"obligation": ob})
     assert r.status_code == 503 and "too-short" not in r.get_data(as_text=True)
+
+
+def test_small_order_key_is_not_registered(world):
+    identity = {"kty": "OKP", "crv": "Ed25519", "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+    r = world.call("post", f"{R}/insurer-keys", "harbour", json={"jwk": identity})
+    assert r.status_code == 422 and "small-order" in r.json["detail"]
+    assert [e["pointer"] for e in r.json["errors"]] == ["#/jwk"]
+
+
+def test_attestation_must_be_typed(world):
+    key = KeyPair.generate()
+    world.call("post", f"{R}/insurer-keys", "harbour", json={"jwk": key.public_jwk})
+    pid = new_policy(world)
+    payload = world.call("get", f"{R}/policies/{pid}/attestation-payload", "harbour").json
+    for typ in ("vc+jwt", "JWT"):
+        r = world.call("post", f"{R}/policies/{pid}/attestations", "harbour", json={"jws": jws.sign(payload, key, typ)})
+        assert r.status_code == 422 and "typ" in r.json["detail"]
+        assert [e["pointer"] for e in r.json["errors"]] == ["#/jws"]
+    r = world.call("post", f"{R}/policies/{pid}/attestations", "harbour",
+                   json={"jws": jws.sign(payload, key, "application/attestation+jwt")})
+    assert r.status_code == 201

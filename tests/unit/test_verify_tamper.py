@@ -216,3 +216,39 @@ def test_a_signature_whose_unused_last_bits_are_changed_is_refused(w):
                      log_key=w.log_key)
         assert not res.valid and res.checks[0]["ok"] is False, (spare, res.checks[0])
         assert "base64url" in res.checks[0]["detail"]
+
+
+@pytest.mark.parametrize("typ", ["application/vc+jwt", "VC+JWT", "Application/VC+JWT"])
+def test_typ_is_a_media_type(w, typ):
+    # RFC 7515 4.1.9: "application/" may be omitted, and media types are case-insensitive
+    status_list = jws.sign(jws.parse(w.status_list()).payload, w.platform, typ)
+    res, _checks = run(w, w.token(typ=typ), status_list=status_list)
+    assert res.valid, res.checks
+
+
+@pytest.mark.parametrize("typ", ["text/vc+jwt", "application/application/vc+jwt", "vc+jwt; x=1"])
+def test_other_media_types_are_refused(w, typ):
+    assert failing(run(w, w.token(typ=typ))[1]) == ["signature"]
+    status_list = jws.sign(jws.parse(w.status_list()).payload, w.platform, typ)
+    checks = run(w, w.token(), status_list=status_list)[1]
+    assert failing(checks) == ["revocation"] and "typ" in checks["revocation"]["detail"]
+
+
+@pytest.mark.parametrize("typ", [None, "vc+jwt", "JWT"])
+def test_attestation_must_be_typed(w, typ):
+    # a JWS the insurer signed over the same fields for another purpose is not an attestation (RFC 8725 3.11)
+    cred = w.edited()
+    entry = cred["credentialSubject"]["coverage"][0]
+    body = jws.parse(entry["attestation"]).payload
+    header = {"alg": "EdDSA", "kid": w.insurer.kid} | ({"typ": typ} if typ else {})
+    si = _raw(header, body, b"").rsplit(".", 1)[0]
+    entry["attestation"] = si + "." + base64.urlsafe_b64encode(w.insurer.sign(si.encode())).rstrip(b"=").decode()
+    _res, checks = run(w, w.token(cred))
+    assert failing(checks) == ["insurer_attestations"] and "typ" in checks["insurer_attestations"]["detail"]
+
+
+def test_attestation_typ_is_a_media_type(w):
+    cred = w.edited()
+    entry = cred["credentialSubject"]["coverage"][0]
+    entry["attestation"] = jws.sign(jws.parse(entry["attestation"]).payload, w.insurer, "application/Attestation+JWT")
+    assert run(w, w.token(cred))[0].valid
