@@ -11,6 +11,7 @@ from ..extensions import db
 from ..keys import service as keys
 from ..policies.models import Policy, PolicyRevision
 from ..urns import exchange_urn
+from ..verify.core import attestation_typ_ok
 from .models import Attestation
 
 TYP = "attestation+jwt"
@@ -52,9 +53,9 @@ def submit(p: Policy, token: str, actor: str) -> Attestation:
         parsed = jws.parse(token)
     except jws.JWSError as e:
         raise Unprocessable(f"not a usable JWS: {e}", {"jws": [str(e)]}) from None
-    if jws.media_type(parsed.header.get("typ")) != TYP:  # explicit typing (RFC 8725 3.11): no other JWS passes
+    if not attestation_typ_ok(parsed.header):  # explicit typing (RFC 8725 3.11): no other kind of JWS passes
         typ = jws.brief(parsed.header.get("typ"))
-        raise Unprocessable(f"header typ is {typ}, not '{TYP}'", {"jws": [f"typ must be {TYP}"]})
+        raise Unprocessable(f"header typ is {typ}, not '{TYP}'", {"jws": [f"typ must be {TYP} (or JWT, or none)"]})
     key = keys.find(parsed.kid)
     if key is None or key.purpose != "insurer" or key.owner_id != p.insurer_id:
         raise Unprocessable("the JWS kid is not one of this insurer's registered keys", {"jws": ["unknown kid"]})

@@ -90,10 +90,13 @@ def _signatures(block: str) -> list[tuple[str, bytes]]:
 
 
 def _checkpoint(text: str) -> tuple[str, int, bytes]:
-    """origin, tree size, root of a tlog-checkpoint body of exactly three lines."""
+    """origin, tree size, root of a tlog-checkpoint body: those three lines, then any extension lines (C2SP
+    tlog-checkpoint: each non-empty; a verifier that does not know them ignores them)."""
     lines = text.split("\n")
-    if len(lines) != 4 or lines[3] != "":
-        raise NoteError("a checkpoint body is three lines: origin, tree size, root hash")
+    if len(lines) < 4 or lines[-1] != "":
+        raise NoteError("a checkpoint body has three lines first: origin, tree size, root hash")
+    if any(not ext or _CONTROL.search(ext) for ext in lines[3:-1]):
+        raise NoteError("a checkpoint extension line is empty or has control characters")
     origin, size, root_b64 = lines[:3]
     if not origin or _CONTROL.search(origin):
         raise NoteError("the checkpoint origin is empty or has control characters")

@@ -20,6 +20,14 @@ from . import schema, statuslist
 CHECKS = ("signature", "key_status", "validity_period", "revocation", "log_inclusion", "insurer_attestations",
           "amounts", "policies_current")
 ATTESTATION_TYP = "attestation+jwt"
+# what an attestation's typ may say: its own type, or the generic one or none (JOSE libraries write "JWT" by
+# default, or nothing); never another document's type, such as a certificate's or a status list's vc+jwt
+ATTESTATION_TYPS = frozenset({ATTESTATION_TYP, "jwt"})
+
+
+def attestation_typ_ok(header: dict) -> bool:
+    typ = header.get("typ")
+    return typ is None or jws.media_type(typ) in ATTESTATION_TYPS
 
 
 @dataclass
@@ -199,7 +207,7 @@ def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, 
         att = jws.parse_shared(entry["attestation"])
     except jws.JWSError as e:
         return [f"attestation unusable: {e}"]
-    if jws.media_type(att.header.get("typ")) != ATTESTATION_TYP:  # a JWS the insurer signed for another purpose
+    if not attestation_typ_ok(att.header):  # a JWS the insurer signed for another purpose
         return [f"attestation header typ is {jws.brief(att.header.get('typ'))}, not '{ATTESTATION_TYP}'"]
     urn = entry["insurer"]["id"]
     keys = keyring.get(urn)

@@ -134,10 +134,19 @@ def test_attestation_must_be_typed(world):
     world.call("post", f"{R}/insurer-keys", "harbour", json={"jwk": key.public_jwk})
     pid = new_policy(world)
     payload = world.call("get", f"{R}/policies/{pid}/attestation-payload", "harbour").json
-    for typ in ("vc+jwt", "JWT"):
+    for typ in ("vc+jwt", "application/vc+jwt", "JOSE"):  # another kind of document
         r = world.call("post", f"{R}/policies/{pid}/attestations", "harbour", json={"jws": jws.sign(payload, key, typ)})
         assert r.status_code == 422 and "typ" in r.json["detail"]
         assert [e["pointer"] for e in r.json["errors"]] == ["#/jws"]
     r = world.call("post", f"{R}/policies/{pid}/attestations", "harbour",
                    json={"jws": jws.sign(payload, key, "application/attestation+jwt")})
     assert r.status_code == 201
+
+
+def test_an_attestation_typed_jwt_as_jose_libraries_write_it_is_accepted(world):
+    key = KeyPair.generate()
+    world.call("post", f"{R}/insurer-keys", "harbour", json={"jwk": key.public_jwk})
+    pid = new_policy(world)
+    payload = world.call("get", f"{R}/policies/{pid}/attestation-payload", "harbour").json
+    r = world.call("post", f"{R}/policies/{pid}/attestations", "harbour", json={"jws": jws.sign(payload, key, "JWT")})
+    assert r.status_code == 201, r.json
