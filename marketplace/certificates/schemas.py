@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..web.schemas import PageQuery, Strict
+from ..web.schemas import Instant, PageQuery, Strict
 
 
 class IssueIn(Strict):
@@ -87,8 +87,7 @@ class VerifyOut(ma.Schema):
 
 
 class StatusAtQuery(Strict):
-    at = ma.fields.AwareDateTime(format="iso", metadata={"description": "RFC 3339 instant (with 'Z' or an offset); "
-                                                                        "default: now"})
+    at = Instant(metadata={"description": "RFC 3339 instant (with 'Z' or an offset); default: now"})
 
 
 class LogProofOut(ma.Schema):

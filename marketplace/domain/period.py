@@ -14,8 +14,10 @@ _PATTERN = re.compile(PERIOD_REGEX, re.ASCII)
 
 
 def add_months(d: date, months: int) -> date:
-    """First day of the month `months` after d's month."""
+    """First day of the month `months` after d's month. BadPeriod when that month is not in years 1 to 9999."""
     idx = d.year * 12 + (d.month - 1) + months
+    if not 1 <= idx // 12 <= 9999:
+        raise BadPeriod(f"{months} months after {d.isoformat()} is outside the calendar (years 1 to 9999)")
     return date(idx // 12, idx % 12 + 1, 1)
 
 

@@ -292,14 +292,16 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
 REQUIRED = ("rounding", "aggregation", "fx_mismatch_haircut", "max_insurer_share", "max_insurance_share")
 
 
-def _has_float(v: Any) -> bool:
+def _float_pointers(v: Any, at: str = "") -> list[str]:
+    """The JSON Pointer (RFC 6901) of every float in the document, in document order."""
     if isinstance(v, float):
-        return True
+        return [at]
     if isinstance(v, dict):
-        return any(_has_float(x) for x in v.values())
+        return [p for k, x in v.items()
+                for p in _float_pointers(x, f"{at}/{str(k).replace('~', '~0').replace('/', '~1')}")]
     if isinstance(v, list):
-        return any(_has_float(x) for x in v)
-    return False
+        return [p for i, x in enumerate(v) for p in _float_pointers(x, f"{at}/{i}")]
+    return []
 
 
 def _check_header(doc: dict, errors: list[tuple[str, str]]) -> date | None:
@@ -395,8 +397,8 @@ def parse_ruleset(document: Any) -> RuleSet:
     errors: list[tuple[str, str]] = []
     if not isinstance(document, dict):
         raise RuleSetInvalid([("", "a rule-set must be a JSON object")])
-    if _has_float(document):
-        raise RuleSetInvalid([("", "numbers with a fraction must be decimal strings, never floats")])
+    if floats := _float_pointers(document):
+        raise RuleSetInvalid([(p, "numbers with a fraction must be decimal strings, never floats") for p in floats])
     eff = _check_header(document, errors)
     raw = document.get("params", {})
     params = _check_params(raw, errors)

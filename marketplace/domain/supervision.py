@@ -202,7 +202,10 @@ def parse_time(text: str) -> datetime:
         raise DomainError(f"not an RFC 3339 time: {text!r}") from None
     if value.tzinfo is None:
         raise DomainError(f"an RFC 3339 time needs a time zone ('Z' or an offset): {text!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise DomainError(f"not an instant in UTC's years 1 to 9999: {text!r}") from None
 
 
 def _jws_payload(token: bytes) -> dict[str, Any]:
@@ -220,7 +223,10 @@ def status_at(records: list[LogRecord], at: datetime) -> StatusAt:
     The answer rests on the issuance entry, and on the revocation entry when there is one (revoked at or
     before `at`: it proves the revocation; after `at`: it shows when the certificate stopped being valid).
     """
-    at = at.astimezone(UTC)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError:
+        raise DomainError(f"{at.isoformat()} is not an instant in UTC's years 1 to 9999") from None
     issuance = next((r for r in records if r.kind == "issuance"), None)
     if issuance is None:
         return StatusAt(at, "unknown", "the log holds no issuance entry for this certificate")

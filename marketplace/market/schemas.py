@@ -7,7 +7,7 @@ from webargs.fields import DelimitedList
 from ..domain import ratings
 from ..domain.cover import PERILS
 from ..domain.money import EXPONENTS
-from ..web.schemas import DecimalString, NonNegativeMoneySchema, PageQuery, Strict, money_of
+from ..web.schemas import DecimalString, Instant, NonNegativeMoneySchema, PageQuery, Strict, money_of
 
 PERIL = validate.OneOf(PERILS)
 JURISDICTION = validate.Length(min=2, max=8)
@@ -106,7 +106,7 @@ class QuoteIn(Strict):
     deductible = ma.fields.Nested(NonNegativeMoneySchema)
     term_start = ma.fields.Date()
     term_end = ma.fields.Date()
-    expires_at = ma.fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset"})
+    expires_at = Instant(required=True, metadata={"description": "RFC 3339 with offset"})
 
 
 class DeclineIn(Strict):

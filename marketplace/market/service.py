@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..db import utcnow
 from ..db.locking import lock_row
+from ..domain.errors import DomainError
 from ..domain.market import Capacity, CapacityExceeded, IllegalTransition, transition
 from ..domain.money import Money
 from ..domain.period import add_months
@@ -129,6 +130,12 @@ def create_request(ex: Exchange, o: Offering, limit: Money, term_start: date, te
         errors["limit/amount"] = [f"exceeds the remaining capacity {o.capacity - o.capacity_used}"]
     if not o.min_term_months <= term_months <= o.max_term_months:
         errors["term_months"] = [f"must be between {o.min_term_months} and {o.max_term_months}"]
+    else:
+        try:
+            add_months(term_start, term_months)
+        except DomainError:
+            errors["term_start"] = errors["term_months"] = [
+                f"the term of {term_months} months from {term_start.isoformat()} ends past the calendar"]
     extra = sorted(set(perils) - set(o.perils))
     if extra:
         errors["perils"] = [f"not offered: {', '.join(extra)}"]
@@ -151,8 +158,14 @@ def quote(req: CoverageRequest, data: dict) -> CoverageRequest:
         if m.currency != req.currency:
             errors[f"{name}/currency"] = [f"must be {req.currency}"]
     start = data.get("term_start") or req.term_start
-    end = data.get("term_end") or add_months(start, req.term_months) - timedelta(days=1)
-    if end < start:
+    try:
+        end = data.get("term_end") or add_months(start, req.term_months) - timedelta(days=1)
+    except (DomainError, OverflowError):
+        end = None
+        errors["term_end" if data.get("term_start") else "term_start"] = [
+            f"the term of {req.term_months} months from {start.isoformat()} ends past the calendar; "
+            "give a term_start and term_end"]
+    if end is not None and end < start:
         errors["term_end"] = ["must not be before term_start"]
     if data["expires_at"] <= utcnow():
         errors["expires_at"] = ["must be in the future"]

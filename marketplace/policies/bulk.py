@@ -30,6 +30,7 @@ from ..domain.money import EXPONENTS, parse_amount
 from ..web import labels
 from ..web.pages import flatten_messages
 from ..web.phrases import in_words
+from ..web.schemas import text_input
 from .schemas import PolicyRegister
 
 COLUMNS = ("number", "insured", "currency", "limit", "deductible", "perils", "term_start", "term_end",
@@ -197,7 +198,8 @@ def load_register(values: Mapping[str, str], perils: list[str]) -> tuple[dict | 
         raw["territories"] = territories
     raw.update(money)
     try:
-        data = PolicyRegister().load(raw)
+        with text_input():  # typed or read from CSV: cancellation_notice_days arrives as digits
+            data = PolicyRegister().load(raw)
     except ValidationError as e:
         errors = by_field(flatten_messages(e.messages))
     else:

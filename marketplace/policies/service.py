@@ -94,7 +94,8 @@ def amend(p: Policy, changes: dict, actor: str) -> Policy:
     terms_changed = any(new[k] != getattr(p, k) for k in TERMS)
     territories_changed = territories != p.territories
     if not (terms_changed or territories_changed):
-        raise Unprocessable("the amendment changes nothing")
+        raise Unprocessable("the amendment changes nothing", {"_schema": [
+            "change at least one of limit, deductible, perils, term_start, term_end, territories"]})
     _check_terms(new["limit_amount"], new["deductible"], new["term_start"], new["term_end"])
     before = {k: (str(v) if isinstance(v, date) else v) for k, v in ((k, getattr(p, k)) for k in TERMS)}
     if territories_changed:

@@ -10,6 +10,7 @@ from flask import request
 
 from ..errors import ServiceError, Unprocessable
 from ..web.problems import pointer_errors
+from ..web.schemas import text_input
 
 MAX_ROWS = 5000
 
@@ -104,7 +105,11 @@ def load_rows(schema: ma.Schema, columns: list[str], csv_file: bytes | None = No
             errors.append({"pointer": prefix, "detail": "too many CSV fields", "line": i + 2})
             continue
         try:
-            loaded.append(schema.load(item))
+            if is_csv:  # a CSV field is text: fiscal_year arrives as digits; JSON rows keep JSON's types
+                with text_input():
+                    loaded.append(schema.load(item))
+            else:
+                loaded.append(schema.load(item))
         except ma.ValidationError as e:
             for err in pointer_errors(e.messages, prefix):
                 if is_csv:

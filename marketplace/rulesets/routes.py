@@ -73,7 +73,8 @@ def publish_ruleset(document):
     try:
         rs = parse_ruleset(document)
     except RuleSetInvalid as e:
-        raise Unprocessable("the rule-set is invalid", {path or "/": [msg] for path, msg in e.errors}) from None
+        raise Unprocessable("the rule-set is invalid", [{"pointer": f"#{path}", "detail": msg}
+                                                        for path, msg in e.errors]) from None
     problems = {}
     if rs.jurisdiction != p.jurisdiction:
         problems["/jurisdiction"] = [f"you regulate {p.jurisdiction}, not {rs.jurisdiction}"]

@@ -35,6 +35,7 @@ from ..domain.errors import DomainError
 from ..errors import ServiceError
 from ..uow import unit_of_work
 from .guard import Principal
+from .schemas import text_input
 
 
 @dataclass
@@ -124,7 +125,8 @@ def load_form(schema: Schema, form, extra: dict | None = None) -> tuple[dict | N
     raw = form_values(schema, form)
     raw.update(extra or {})
     try:
-        return schema.load(raw), None
+        with text_input():
+            return schema.load(raw), None
     except ValidationError as e:
         by_field = flatten_messages(e.messages)
         names = ", ".join(sorted(by_field))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from marshmallow import validate
+from werkzeug.datastructures import MultiDict
 
 from ..domain.money import EXPONENTS, Money
 
@@ -14,6 +19,22 @@ MAX_PER_PAGE = 100
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_TEXT = 10_000  # a string field without its own Length is still bounded
 MULTILINE_OK = frozenset("\n\t")
+# Dates and instants the service takes: far enough either side of today for any term, report or query, and
+# far enough from year 1 and year 9999 that adding a term or moving to UTC never leaves the calendar.
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+# True while a schema loads text (a query string, a form, a CSV row): integers arrive as digits, not numbers.
+_TEXT = contextvars.ContextVar("marketplace_text_input", default=False)
+
+
+@contextmanager
+def text_input() -> Iterator[None]:
+    """Load schemas from text values (forms, CSV rows): an integer field takes ASCII decimal digits."""
+    token = _TEXT.set(True)
+    try:
+        yield
+    finally:
+        _TEXT.reset(token)
 
 
 class Pattern(validate.Validator):
@@ -44,6 +65,31 @@ def _refuse_control_characters(multiline: bool):
     return check
 
 
+def _in_date_range(value):
+    day = value.date() if isinstance(value, datetime) else value
+    if isinstance(day, date) and not DATE_MIN <= day <= DATE_MAX:
+        raise ma.ValidationError(f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}")
+    return value
+
+
+def _whole_number(field: ma.fields.Integer):
+    """An integer field's deserializer that takes only integers: a JSON integer (never a bool, a number
+    with a fraction or a string), or, from text, ASCII decimal digits with an optional leading minus
+    (int() would also take "١", full-width digits, "1_0" and " 1"): marshmallow's own "Not a valid
+    integer." then, the message the portal already words in the reader's language."""
+    deserialize = field._deserialize
+
+    def strict(value, attr, data, **kw):
+        if _TEXT.get() and isinstance(value, str):
+            if not INTEGER_TEXT.fullmatch(value):
+                raise field.make_error("invalid")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise ma.ValidationError("must be an integer (not a fraction, a string or a boolean)")
+        return deserialize(value, attr, data, **kw)
+
+    return strict
+
+
 def _has_bounded_range(field: ma.fields.Field) -> bool:
     return any(isinstance(v, validate.Range) and v.min is not None and v.max is not None
                and v.min >= INT64_MIN and v.max <= INT64_MAX for v in field.validators)
@@ -61,6 +107,12 @@ def _harden(field: ma.fields.Field) -> None:
         _harden(field.inner)
         return
     extra: list = []
+    if isinstance(field, ma.fields.DateTime) and not isinstance(field, (Instant, ma.fields.Date)):
+        raise TypeError(f"{field!r}: an input instant is a web.schemas.Instant (aware, in UTC, in range)")
+    if isinstance(field, ma.fields.Date):
+        extra.append(_in_date_range)
+    if isinstance(field, ma.fields.Integer):
+        field._deserialize = _whole_number(field)
     if isinstance(field, ma.fields.Integer) and not _has_bounded_range(field):
         low = next((v.min for v in field.validators if isinstance(v, validate.Range) and v.min is not None),
                    INT64_MIN)
@@ -84,6 +136,32 @@ class Strict(ma.Schema):
 
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         _harden(field_obj)
+
+    def load(self, data, *args, **kwargs):
+        """A query string or a form (webargs' MultiDictProxy, werkzeug's MultiDict) is text; so is anything
+        loaded inside `text_input()`. A JSON body is not: its integers must be JSON integers."""
+        if isinstance(data, Mapping) and (isinstance(data, MultiDict) or not isinstance(data, dict)):
+            with text_input():
+                return super().load(data, *args, **kwargs)
+        return super().load(data, *args, **kwargs)
+
+
+class Instant(ma.fields.AwareDateTime):
+    """An RFC 3339 instant with its offset, answered in UTC. An instant that cannot be moved to UTC
+    (0001-01-01T00:00:00+14:00, 9999-12-31T23:59:59-14:00) or lies outside DATE_MIN..DATE_MAX is a
+    validation error naming the field, never an OverflowError later."""
+
+    def __init__(self, **kw):
+        kw.setdefault("format", "iso")
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        out = super()._deserialize(value, attr, data, **kw)
+        try:
+            out = out.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ma.ValidationError("must be an instant that exists in UTC (years 1 to 9999)") from None
+        return _in_date_range(out)
 
 
 class MoneySchema(Strict):

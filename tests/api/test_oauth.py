@@ -90,3 +90,20 @@ def test_revoked_client_loses_tokens_and_cannot_get_new_ones(world):
 def test_wrong_scope_is_403_problem(world):
     r = world.call("post", "/api/v1/organizations", "sakura", json={"kind": "insurer", "name": "X"})
     assert r.status_code == 403 and r.json["required_scope"] == "registry:write"
+
+
+def test_basic_credentials_that_are_not_utf8_are_invalid_client_not_500(world):
+    """authlib decodes Basic credentials as UTF-8 and failed with a UnicodeDecodeError (500)."""
+    import base64
+
+    cid, secret = world.credentials("sakura")
+    token = _token(world, cid, secret).json["access_token"]
+    for raw in (b"\xff:\xff", f"{cid}:".encode() + b"\xff\xfe", b"\xc3(:x"):
+        h = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        r = world.client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=h)
+        assert r.status_code == 401 and r.json["error"] == "invalid_client", r.get_data()
+        assert r.headers["WWW-Authenticate"].startswith("Basic")
+        r = world.client.post("/oauth/revoke", data={"token": token}, headers=h)
+        assert r.status_code == 401 and r.json["error"] == "invalid_client", r.get_data()
+    h = {"Authorization": f"Bearer {token}"}
+    assert world.client.get("/api/v1/organizations", headers=h).status_code == 200  # nothing was revoked

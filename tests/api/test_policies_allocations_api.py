@@ -180,3 +180,13 @@ def test_insurer_suspension_records_event(world):
     assert ev.subject_id == harbour and ev.payload == {"jurisdiction": "JP", "reason": "capital",
                                                        "insurer_id": harbour, "name": "Harbour Specialty Re"}
     assert ev.audience == [harbour] and ev.jurisdiction == "JP"
+
+
+def test_an_amendment_that_changes_nothing_names_what_could_change(world):
+    pid = register(world, number="AMEND-0").json["id"]
+    for body in ({}, {"perils": ["theft_hack", "insider_fraud", "operational_failure"]}):
+        r = world.call("post", f"{R}/policies/{pid}/amend", "tokio", json=body)
+        assert r.status_code == 422 and r.json["errors"] == [
+            {"pointer": "#", "detail": "change at least one of limit, deductible, perils, term_start, term_end, "
+                                       "territories"}], r.json
+    assert world.call("get", f"{R}/policies/{pid}", "tokio").json["revision"] == 1

@@ -58,3 +58,14 @@ def test_publish_refusals_name_fields(world):
     r = world.call("post", R, "fsa", json={"id": "X"})
     assert r.status_code == 422 and "#/params" in {e["pointer"] for e in r.json["errors"]}
     assert world.call("post", R, "sakura", json=_v2()).status_code == 403
+
+
+def test_each_float_is_named_by_its_pointer(world):
+    """Floats were one error at "#/" (not even the root pointer); now one error per float, at its place."""
+    doc = _v2(title=1.5)
+    doc["params"]["volume_rates"]["value"]["spot"] = 0.1
+    r = world.call("post", R, "fsa", json=doc)
+    assert r.status_code == 422
+    assert [e["pointer"] for e in r.json["errors"]] == ["#/title", "#/params/volume_rates/value/spot"], r.json
+    assert all("never floats" in e["detail"] for e in r.json["errors"])
+    assert world.call("get", f"{R}/JP-FSA-2026/versions/3", "fsa").status_code == 404

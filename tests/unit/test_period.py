@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from marketplace.domain.errors import BadPeriod
-from marketplace.domain.period import Period, full_years_between
+from marketplace.domain.period import Period, add_months, full_years_between
 
 
 @pytest.mark.parametrize(("label", "start", "end"), [
@@ -32,3 +32,12 @@ def test_full_years_between():
     assert full_years_between(date(2022, 1, 1), date(2027, 1, 1)) == 5
     assert full_years_between(date(2024, 2, 29), date(2025, 2, 28)) == 1
     assert full_years_between(date(2024, 2, 29), date(2025, 2, 27)) == 0
+
+
+@pytest.mark.parametrize(("d", "months"), [(date(9999, 12, 31), 1), (date(9999, 1, 1), 12), (date(1, 1, 1), -1),
+                                          (date(2027, 1, 1), 10**6)])
+def test_add_months_off_the_calendar_is_a_domain_error_not_a_bare_value_error(d, months):
+    with pytest.raises(BadPeriod, match="outside the calendar"):
+        add_months(d, months)
+    assert add_months(date(9999, 11, 30), 1) == date(9999, 12, 1)
+    assert add_months(date(1, 2, 1), -1) == date(1, 1, 1)

@@ -51,8 +51,13 @@ def _invalid(mutate) -> dict[str, str]:
 
 
 def test_floats_are_refused():
-    errors = _invalid(lambda d: d["params"]["volume_rates"].__setitem__("value", {"spot": 0.000025}))
-    assert "floats" in errors[""]
+    def mutate(d):
+        d["params"]["volume_rates"]["value"] = {"spot": 0.000025, "a/b~c": 1.0}
+        d["title"] = 1.5
+
+    errors = _invalid(mutate)
+    assert "floats" in errors["/params/volume_rates/value/spot"] and "floats" in errors["/title"]
+    assert "floats" in errors["/params/volume_rates/value/a~1b~0c"] and "" not in errors
 
 
 def test_every_bad_field_is_named():

@@ -201,3 +201,14 @@ def test_parse_time_needs_a_zone():
     for bad in ("2027-01-01T00:00:00", "yesterday", ""):
         with pytest.raises(DomainError):
             parse_time(bad)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_instant_that_leaves_the_calendar_in_utc_is_a_domain_error(text):
+    issued = LogRecord(4, "issuance", _jws("2027-01-01T00:00:00Z", "2027-03-31T23:59:59Z"))
+    with pytest.raises(DomainError, match="years 1 to 9999"):
+        status_at([issued], datetime.fromisoformat(text))
+    with pytest.raises(DomainError, match="years 1 to 9999"):
+        parse_time(text)
+    with pytest.raises(DomainError, match="years 1 to 9999"):
+        status_at([LogRecord(4, "issuance", _jws(text, "2027-03-31T23:59:59Z"))], t("2027-01-01T00:00:00Z"))
