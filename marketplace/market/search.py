@@ -170,7 +170,7 @@ def market(caller_jurisdiction: str | None) -> Market:
     today, rs = date.today(), None
     if caller_jurisdiction:
         try:
-            rs = rulesets.in_force(caller_jurisdiction, today)
+            rs = rulesets.in_force(caller_jurisdiction, today, version)  # headers cached by the market version
         except NotFound:
             rs = None
     return Market(caller_jurisdiction, standing, version, rs, today)

@@ -118,14 +118,29 @@ def get(ruleset_id: str, version: str, digest: str | None = None) -> RuleSet:
     return _by_meta(meta)
 
 
-def in_force(jurisdiction: str, on: date) -> RuleSet:
+# the published versions' headers per jurisdiction, keyed by market_state.version, which every publication
+# moves (migration 0014): a key names one set of published versions forever
+_HEADERS = LRU(64)
+
+
+def in_force(jurisdiction: str, on: date, market_version: int | None = None) -> RuleSet:
     """The version in force (domain.rulesets.select_ruleset), chosen afresh from the published versions' headers
-    on every call; only the chosen one is parsed (or taken from the cache by its digest)."""
-    metas = db.session.execute(select(*_META).where(RuleSetVersion.jurisdiction == jurisdiction)).all()
+    on every call; only the chosen one is parsed (or taken from the cache by its digest). `market_version`:
+    market_state.version as the caller has just read it; the headers read under it are reused."""
+    if market_version is None:
+        metas = _headers(jurisdiction)
+    else:
+        # the database's URL too: a version number means something only in its own database (tests use several)
+        key = (db.session.get_bind().url, jurisdiction, market_version)
+        metas = _HEADERS.get_or_compute(key, lambda: _headers(jurisdiction))
     chosen = select_ruleset(metas, jurisdiction, on)  # reads jurisdiction, effective_from, version: as published
     if chosen is None:
         raise NotFound(f"no rule-set for {jurisdiction} is in force on {on}")
     return _by_meta(chosen)
+
+
+def _headers(jurisdiction: str) -> tuple:
+    return tuple(db.session.execute(select(*_META).where(RuleSetVersion.jurisdiction == jurisdiction)).all())
 
 
 # ---- read-only helpers for the portal's rule-set pages ----
