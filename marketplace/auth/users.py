@@ -64,11 +64,19 @@ def get(user_id: str) -> User | None:
 
 
 def may_manage(actor_org: Organization, actor_role: str, org: Organization) -> bool:
-    """An organization's admins manage its users; a regulator manages those of the organizations it
-    sees in its registry (the caller passes only organizations it can see)."""
-    if actor_org.id == org.id:
-        return actor_role == "admin"
-    return actor_org.kind == "regulator"
+    """An organization's admins manage its users; a regulator's admins manage those of the organizations it
+    sees in its registry (the caller passes only organizations it can see). Members manage no one: not their
+    own organization's users, and not another's (that would hand them its accounts)."""
+    if actor_role != "admin":
+        return False
+    return actor_org.id == org.id or actor_org.kind == "regulator"
+
+
+def sign_out(user: User) -> None:
+    """End every session of this user: the session cookie is signed, not stored, so a copy taken before
+    signing out would still work until the version it carries changes."""
+    user.session_version += 1
+    db.session.flush()
 
 
 def create(org: Organization, email: str, name: str, role: str, by: str, password: str | None = None) -> User:

@@ -1,6 +1,6 @@
 """Portal pages of this feature (blueprint auth_pages): the same schemas, services and tenancy as its API.
 
-API clients of an organization: its admins manage its own, a regulator those of the organizations in
+API clients of an organization: its admins manage its own, a regulator's admins those of the organizations in
 its registry (the rule the users pages follow, `users.may_manage`). A new client's secret is shown once,
 on the answer to the form that created it (`Cache-Control: no-store`), and is stored nowhere.
 """

@@ -1,5 +1,5 @@
 """Signing in and out, the language switch, one-time links (invitation, password reset), the password,
-and an organization's users (its admins, or the regulator that registered it, manage them)."""
+and an organization's users (its admins, or the admins of the regulator that registered it, manage them)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     lang = session.get("lang")
+    user = getattr(g, "portal_user", None)
+    if user is not None:
+        attempt(users.sign_out, user)  # every copy of this session's cookie stops working
     logout_user()
     session.clear()
     if lang:

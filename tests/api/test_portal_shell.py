@@ -148,7 +148,7 @@ def test_members_cannot_manage_users_and_admins_only_their_own_org(world):
 
 
 def test_a_regulator_manages_users_of_organizations_in_its_registry(world):
-    fsa = _user(world, "fsa", "officer@portal.test", "member")
+    fsa = _user(world, "fsa", "officer@portal.test", "admin")  # its admins: a member manages no one's users
     c = PortalClient(world.app)
     c.login(fsa.email, PASSWORD)
     sakura = world.org("sakura")
