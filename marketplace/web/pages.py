@@ -120,7 +120,15 @@ def form_values(schema: Schema, form, files=None) -> dict[str, Any]:
     return raw
 
 
-def load_form(schema: Schema, form, extra: dict | None = None) -> tuple[dict | None, Failure | None]:
+def field_names(fields, labels: Mapping | None = None) -> str:
+    """The fields an error summary names, as the form labels them (`labels`: field name -> label), else in
+    words ("min_term_months" -> "Min term months"): a person never reads a code name."""
+    return ", ".join(str(labels[n]) if labels and n in labels else str(n).replace("_", " ").replace(".", " ")
+                     .capitalize() for n in sorted(fields))
+
+
+def load_form(schema: Schema, form, extra: dict | None = None,
+              labels: Mapping | None = None) -> tuple[dict | None, Failure | None]:
     """Validate a submitted form with the API's schema: (data, None) or (None, the failure by field)."""
     raw = form_values(schema, form)
     raw.update(extra or {})
@@ -129,8 +137,7 @@ def load_form(schema: Schema, form, extra: dict | None = None) -> tuple[dict | N
             return schema.load(raw), None
     except ValidationError as e:
         by_field = flatten_messages(e.messages)
-        names = ", ".join(sorted(by_field))
-        return None, Failure(_("Check these fields: %(names)s", names=names), by_field)
+        return None, Failure(_("Check these fields: %(names)s", names=field_names(by_field, labels)), by_field)
 
 
 def failure_of(e: Exception) -> Failure:

@@ -291,3 +291,22 @@ def test_an_unknown_or_invisible_offering_is_404(portal):
     assert c.get("/market/offerings/nope/request").status_code == 404
     draft = create(portal, title="Quiet draft", status="draft")
     assert c.get(f"/market/offerings/{draft.id}/request").status_code == 404  # a draft is not in the market
+
+
+def test_an_empty_offering_form_names_its_fields_by_their_labels_and_links_each_error(portal):
+    """The summary names the fields as the page labels them (never a code name such as min_term_months), and
+    a checkbox group points at its error as every other field does (aria-describedby on its fieldset)."""
+    c = portal("tokio")
+    r = c.post(NEW, {"status": "listed"}, page=NEW)
+    assert r.status_code == 422
+    summary = re.search(r"Check these fields: ([^<]*)", r.get_data(as_text=True)).group(1)
+    for label in ("Title", "Perils covered", "Jurisdictions", "Minimum limit per insured", "Total capacity",
+                  "Shortest term (months)", "Indicative rate"):
+        assert label in summary, summary
+    assert "_" not in summary, summary
+    page = r.get_data(as_text=True)
+    for group in ("perils", "jurisdictions"):
+        fieldset = re.search(rf'<fieldset[^>]*id="{group}"[^>]*>', page).group(0)
+        described = re.search(r'aria-describedby="([^"]*)"', fieldset)
+        assert described and f"{group}-error" in described.group(1).split(), fieldset
+        assert 'aria-invalid="true"' in fieldset and field_error(r, group)

@@ -13,7 +13,7 @@ from ...domain.errors import DomainError
 from ...domain.money import EXPONENTS, Money, exponent, parse_amount
 from ...extensions import db
 from ...registry.models import Organization
-from ...web.pages import Failure, load_form, signed_in
+from ...web.pages import Failure, field_names, load_form, signed_in
 from ..models import CoverageRequest
 
 
@@ -44,7 +44,7 @@ def _field(key: str) -> str:
 
 
 def _by_form_field(failure: Failure | None, rename: dict | None = None, extra: dict | None = None,
-                   summarize: bool = False) -> Failure | None:
+                   summarize: bool = False, labels: dict | None = None) -> Failure | None:
     """The failure with every message under the name of the form field it is about. `summarize`: a schema's
     refusal, whose summary names the fields again (as the form names them)."""
     if failure is None and not extra:
@@ -58,7 +58,7 @@ def _by_form_field(failure: Failure | None, rename: dict | None = None, extra: d
     for name, msgs in (extra or {}).items():
         fields[name] = list(msgs)  # our own reading of the field says it best
     if failure is None or summarize:
-        return Failure(_("Check these fields: %(names)s", names=", ".join(sorted(fields))), fields)
+        return Failure(_("Check these fields: %(names)s", names=field_names(fields, labels)), fields)
     return Failure(failure.message, fields, failure.status)
 
 
@@ -96,12 +96,13 @@ def _money(got: dict[str, int], bad: dict, names, currency: str | None) -> dict[
 
 
 def _read(schema, form, money_names=(), currency: str | None = None, extra: dict | None = None,
-          rename: dict | None = None) -> tuple[dict | None, Failure | None]:
-    """A form through the API's own schema, with amounts in major units: (data, None) or (None, failure)."""
+          rename: dict | None = None, labels: dict | None = None) -> tuple[dict | None, Failure | None]:
+    """A form through the API's own schema, with amounts in major units: (data, None) or (None, failure).
+    `labels`: the form's field labels, for the summary."""
     got, bad = _amounts(form, money_names, currency)
     data, failure = load_form(schema, form, extra={**_money(got, bad, money_names, currency), **(extra or {})})
     if failure or bad:
-        return None, _by_form_field(failure, rename, bad, summarize=True)
+        return None, _by_form_field(failure, rename, bad, summarize=True, labels=labels)
     return data, None
 
 

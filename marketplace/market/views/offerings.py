@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -14,12 +15,20 @@ from ...extensions import db
 from ...registry import service as registry
 from ...registry.models import Organization
 from ...tenancy import get_visible, visible
-from ...web.pages import Failure, attempt, page, signed_in
+from ...web.pages import Failure, attempt, field_names, page, signed_in
 from .. import service
 from ..models import CoverageRequest, Offering
 from ..schemas import OfferingCreate
 from . import OFFERING_MONEY, PERIL_NAMES, bp
 from .forms import _me, _read, _refused, major
+
+# the offering form's labels: the page shows them, and an error summary names the fields with them
+LABELS = {"title": _l("Title"), "perils": _l("Perils covered"), "jurisdictions": _l("Jurisdictions"),
+          "currency": _l("Currency"), "min_limit": _l("Minimum limit per insured"),
+          "max_limit": _l("Maximum limit per insured"), "capacity": _l("Total capacity"),
+          "deductible": _l("Deductible"), "min_term_months": _l("Shortest term (months)"),
+          "max_term_months": _l("Longest term (months)"), "indicative_rate": _l("Indicative rate"),
+          "cancellation_notice_days": _l("Cancellation notice (days)"), "status": _l("Status")}
 
 
 def _own_offering(offering_id: str) -> Offering:
@@ -38,7 +47,7 @@ def _jurisdiction_options(selected=()) -> list[tuple[str, str]]:
 
 def _offering_form_context(form, failure, offering=None):
     me = signed_in()
-    return {"form": form, "failure": failure, "offering": offering,
+    return {"form": form, "failure": failure, "offering": offering, "labels": LABELS,
             "peril_options": [(p, str(PERIL_NAMES[p])) for p in PERILS],
             "jurisdiction_options": _jurisdiction_options(form.getlist("jurisdictions")),
             "approved_in": sorted(registry.approved_jurisdictions(me.org_id)),
@@ -57,11 +66,11 @@ def _offering_values(o: Offering) -> MultiDict:
 def _read_offering(form, with_status: bool) -> tuple[dict | None, Failure | None]:
     currency = (form.get("currency") or "").strip()
     known = currency in EXPONENTS
-    data, failure = _read(OfferingCreate(), form, OFFERING_MONEY, currency if known else "JPY")
+    data, failure = _read(OfferingCreate(), form, OFFERING_MONEY, currency if known else "JPY", labels=LABELS)
     if not known:
         fields = dict(failure.fields) if failure else {}
         fields["currency"] = [_("Choose a currency.")]
-        return None, Failure(_("Check these fields: %(names)s", names=", ".join(sorted(fields))), fields)
+        return None, Failure(_("Check these fields: %(names)s", names=field_names(fields, LABELS)), fields)
     if data is not None and not with_status:
         data.pop("status", None)
     return data, failure
