@@ -194,7 +194,9 @@ def platform_jwks():
 @public
 def jsonld_context():
     base = service.context_url() + "#"
-    terms = ["ReserveOffsetCertificate", "name", "licenseNumber", "jurisdiction", "period", "start", "end",
+    # not "name": the VC 2.0 context defines it (schema:name) and protects it, so redefining it here would
+    # stop every JSON-LD processor at this context
+    terms = ["ReserveOffsetCertificate", "licenseNumber", "jurisdiction", "period", "start", "end",
              "ruleset", "version", "digest", "currency", "obligation", "insuranceOffset", "netReserveRequired",
              "coverage", "policyNumber", "insurer", "allocated", "eligibleOffset", "attestation"]
     ctx = {"@context": {"@version": 1.1, "@protected": True, "ro": base,
