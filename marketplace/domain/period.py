@@ -21,6 +21,16 @@ def add_months(d: date, months: int) -> date:
     return date(idx // 12, idx % 12 + 1, 1)
 
 
+def term_end(start: date, months: int) -> date:
+    """The last day of a term of `months` months from `start`: the day before the same day of the month
+    `months` later (2026-12-15 + 12 -> 2027-12-14; 2026-12-01 + 12 -> 2027-11-30); when that month has no
+    such day, its last day (2027-01-31 + 1 -> 2027-02-28). BadPeriod past the calendar."""
+    first, after = add_months(start, months), add_months(start, months + 1)
+    if start.day > (after - timedelta(days=1)).day:
+        return after - timedelta(days=1)
+    return first.replace(day=start.day) - timedelta(days=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     label: str

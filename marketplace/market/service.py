@@ -3,7 +3,7 @@ capacity is never oversold (and a CHECK constraint backs that up in the database
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from ..db.locking import lock_row
 from ..domain.errors import DomainError
 from ..domain.market import Capacity, CapacityExceeded, IllegalTransition, transition
 from ..domain.money import Money
-from ..domain.period import add_months
+from ..domain.period import term_end
 from ..errors import Conflict, NotFound, Unprocessable
 from ..extensions import db
 from ..policies import service as policies
@@ -132,7 +132,7 @@ def create_request(ex: Exchange, o: Offering, limit: Money, term_start: date, te
         errors["term_months"] = [f"must be between {o.min_term_months} and {o.max_term_months}"]
     else:
         try:
-            add_months(term_start, term_months)
+            term_end(term_start, term_months)
         except DomainError:
             errors["term_start"] = errors["term_months"] = [
                 f"the term of {term_months} months from {term_start.isoformat()} ends past the calendar"]
@@ -159,7 +159,7 @@ def quote(req: CoverageRequest, data: dict) -> CoverageRequest:
             errors[f"{name}/currency"] = [f"must be {req.currency}"]
     start = data.get("term_start") or req.term_start
     try:
-        end = data.get("term_end") or add_months(start, req.term_months) - timedelta(days=1)
+        end = data.get("term_end") or term_end(start, req.term_months)
     except (DomainError, OverflowError):
         end = None
         errors["term_end" if data.get("term_start") else "term_start"] = [

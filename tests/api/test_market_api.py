@@ -101,6 +101,15 @@ def test_request_quote_accept_bind(world):
     assert again.status_code == 409 and again.json["current_state"] == "bound"
 
 
+def test_a_quote_for_a_term_starting_mid_month_ends_the_day_before_its_anniversary(world):
+    o = world.call("post", f"{R}/offerings", "tokio", json=OFFER).json
+    rid = world.call("post", f"{R}/coverage-requests", "sakura", json={
+        "offering": o["id"], "limit": jpy(800), "term_start": "2027-01-15", "term_months": 12}).json["id"]
+    q = world.call("post", f"{R}/coverage-requests/{rid}/quote", "tokio",
+                   json={"premium": jpy(8), "expires_at": later()})
+    assert q.status_code == 200 and q.json["quote"]["term_end"] == "2028-01-14"  # 12 months, not 11 and a half
+
+
 def test_quote_expiry_decline_and_withdraw(world):
     o = world.call("post", f"{R}/offerings", "tokio", json=OFFER).json
     body = {"offering": o["id"], "limit": jpy(500), "term_start": "2027-01-01", "term_months": 12}
