@@ -140,10 +140,13 @@ def _checks(ob: Obligation, a: Allocation, rs: RuleSet, rates: tuple[FxRate, ...
                          + ("meets" if good else "is below") + f" the minimum {minimum}"))
     if rs.value("eligibility.third_party_required"):
         out.append(_third_party(p))
-    active = p.status == "active" and p.term_start <= per.start and p.term_end >= per.end
-    out.append(Check("policy_active", active,
-                     f"policy {p.status}, term {p.term_start}..{p.term_end} "
-                     + ("covers" if active else "does not cover") + f" {per.start}..{per.end}"))
+    in_term = p.term_start <= per.start and p.term_end >= per.end
+    if p.status != "active":  # say so, not that the term falls short when it does not
+        detail = f"policy {p.status}: it no longer counts as cover (term {p.term_start}..{p.term_end})"
+    else:
+        detail = f"policy active, term {p.term_start}..{p.term_end} " \
+            + ("covers" if in_term else "does not cover") + f" {per.start}..{per.end}"
+    out.append(Check("policy_active", p.status == "active" and in_term, detail))
     rem = rs.value("min_remaining_term_days")
     if rem is not None:
         ok = p.term_end >= per.end + timedelta(days=rem)

@@ -257,3 +257,14 @@ def test_secure_cookies_when_served_over_https(sqlite_url, tmp_path):
     app = make_app(sqlite_url, tmp_path, FORCE_HTTPS=True)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_every_page_names_its_icon_and_favicon_ico_is_that_icon(world):
+    """A browser asks for /favicon.ico when a page names no icon: both ways end at the icon, never a 404."""
+    page = world.client.get("/verify", headers=HTML)
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page.get_data(as_text=True)).group(1)
+    with world.client.get(icon) as served:
+        assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+        body = served.get_data()
+    r = world.client.get("/favicon.ico")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml" and r.data == body
