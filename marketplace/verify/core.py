@@ -215,6 +215,8 @@ def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, 
         keys = keyring[urn] = _keys(insurer_jwks.get(urn)) if urn in insurer_jwks else _keys(insurer_jwks.get("*"))
     key = keys.get(att.kid) if att.kid else None
     if key is None:
+        if urn not in insurer_jwks and "*" not in insurer_jwks:  # offline without --insurer-jwks, say
+            return [f"no keys of insurer {jws.brief(urn)} were given, so its attestation cannot be checked"]
         return [f"attestation key {jws.brief(att.kid)} is not among insurer {urn}'s keys"]
     if not att.verify_with(key, memo):
         return ["attestation signature does not verify"]

@@ -257,3 +257,10 @@ def test_attestation_typ_is_a_media_type(w):
     entry = cred["credentialSubject"]["coverage"][0]
     entry["attestation"] = jws.sign(jws.parse(entry["attestation"]).payload, w.insurer, "application/Attestation+JWT")
     assert run(w, w.token(cred))[0].valid
+
+
+def test_an_insurer_whose_keys_were_not_given_is_named_as_such(w):
+    token = w.token()
+    res = verify(token, w.jwks(), {}, w.status_list(), now=NOW, receipt=w.receipt(token), log_key=w.log_key)
+    att = next(c for c in res.checks if c["name"] == "insurer_attestations")
+    assert att["ok"] is False and "no keys of insurer 'urn:marketplace:insurer:ins-1' were given" in att["detail"]
