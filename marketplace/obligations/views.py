@@ -11,8 +11,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..db import utcnow
+from ..domain.adequacy import shortfall
+from ..domain.money import Money
 from ..extensions import db
 from ..registry.models import Exchange
+from ..reports import service as reports
 from ..reports.views import INCIDENT_KIND_NAMES, PRODUCT_CLASS_NAMES, WALLET_NAMES
 from ..rulesets import service as rulesets
 from ..tenancy import get_visible, visible
@@ -138,6 +142,16 @@ def _money(minor: int, currency: str) -> str:
 @bp.route("/<obligation_id>")
 @page("exchange", "regulator")
 def obligation(obligation_id):
+    """An obligation with, for the current revision, the net reserve it requires next to the cash held
+    (DESIGN 10): the offset report (`service.offset_for`, as `GET .../offset`), the latest reserve balance
+    (`reports.service.cash_held`) and the shortfall rule (`domain.adequacy.shortfall`)."""
     row = get_visible(ObligationRecord, obligation_id, "obligation")
     ex = get_visible(Exchange, row.exchange_id, "exchange")
-    return render_template("obligations/obligation.html", ob=row, exchange=ex)
+    reserve = None
+    if row.superseded_at is None:
+        offset, _rs = service.offset_for(row)
+        held = reports.cash_held(ex.org_id, utcnow().date())  # as the adequacy check reads it
+        cash = Money(held.amount, held.currency) if held else None
+        reserve = {"offset": offset.total, "net": offset.net_reserve, "cash": cash,
+                   "as_of": held.as_of if held else None, "short": shortfall(offset.net_reserve, cash)}
+    return render_template("obligations/obligation.html", ob=row, exchange=ex, reserve=reserve)

@@ -370,3 +370,19 @@ def test_a_regulator_computes_for_its_own_exchanges_only(world, portal):
     resp = fsa.post("/obligations/compute", {"period": "2026-Q4", "exchange": world.org("sakura").id})
     assert resp.status_code == 302
     assert count(ObligationRecord, exchange_id=world.org("sakura").id, period="2026-Q4") == 1
+
+
+def test_the_obligation_page_shows_the_net_reserve_next_to_the_cash_held(world, portal):
+    """DESIGN 10: the obligation view shows the required net reserve next to the cash held, as the API has them
+    (GET .../offset, GET /reports/reserve-balances), for the exchange and for its regulator alike."""
+    ob, offset = api_obligation(world)
+    page = f"/obligations/{ob['id']}"
+    for who in ("sakura", "fsa"):
+        text = text_of(portal(who).get(page))
+        assert f"Net reserve required {yen(offset['net_reserve']['amount'])}" in text, text[:800]
+        assert "Cash held" in text, text[:1500]
+    net = int(offset["net_reserve"]["amount"])
+    world.call("post", f"{R}/reports/reserve-balances", "sakura",
+               json={"as_of": date.today().isoformat(), "amount": {"amount": str(net - 5), "currency": "JPY"}})
+    text = text_of(portal("sakura").get(page))
+    assert f"Cash held {yen(net - 5)}" in text and f"Shortfall {yen(5)}" in text, text[:800]
