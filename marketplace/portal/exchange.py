@@ -286,8 +286,15 @@ def alerts():
     shortfalls = [{"event": row, "data": ev, "short": _amount(ev.shortfall),
                    "net": _amount(ev.net_reserve_required), "cash": _amount(ev.cash_held)}
                   for row, ev in visible_events(ex.org_id, ("reserve.shortfall",))]
+    expiring = expiring_cover(ex, today)
+    if any(e["cancelled"] for e in expiring):  # the reason the insurer gave is told to the exchange here
+        reasons = {}
+        for _row, ev in visible_events(ex.org_id, ("policy.cancelled",)):
+            reasons.setdefault(ev.policy_id, ev.reason)  # newest first
+        for e in expiring:
+            e["reason"] = reasons.get(e["policy"].id) if e["cancelled"] else None
     return render_template("portal/exchange/alerts.html", exchange=ex, revoked=revoked, shortfalls=shortfalls,
-                           expiring=expiring_cover(ex, today), days=EXPIRING_DAYS, today=today,
+                           expiring=expiring, days=EXPIRING_DAYS, today=today,
                            until=today + timedelta(days=EXPIRING_DAYS))
 
 

@@ -386,3 +386,17 @@ def test_the_obligation_page_shows_the_net_reserve_next_to_the_cash_held(world, 
                json={"as_of": date.today().isoformat(), "amount": {"amount": str(net - 5), "currency": "JPY"}})
     text = text_of(portal("sakura").get(page))
     assert f"Cash held {yen(net - 5)}" in text and f"Shortfall {yen(5)}" in text, text[:800]
+
+
+def test_the_reason_an_insurer_gives_for_cancelling_is_shown_with_the_cover_ending(world, portal):
+    r = world.call("post", f"{R}/policies", "tokio", json={
+        "number": "SHORT-NOTICE-1", "insured": world.org("sakura").id,
+        "limit": {"amount": "1000000", "currency": "JPY"}, "deductible": {"amount": "0", "currency": "JPY"},
+        "perils": ["theft_hack"], "term_start": "2026-01-01",
+        "term_end": (date.today() + timedelta(days=400)).isoformat(), "cancellation_notice_days": 10})
+    assert r.status_code == 201, r.json
+    when = (date.today() + timedelta(days=20)).isoformat()
+    assert world.call("post", f"{R}/policies/{r.json['id']}/cancel", "tokio",
+                      json={"effective_on": when, "reason": "premium not paid"}).status_code == 200
+    text = text_of(portal("sakura").get("/exchange/alerts")).split("Cover ending within")[-1]
+    assert "SHORT-NOTICE-1" in text and "cancelled by the insurer: premium not paid" in text, text[:600]
