@@ -11,8 +11,6 @@ from datetime import date
 from sqlalchemy import select
 
 from ..db import utcnow
-from ..domain.adequacy import shortfall
-from ..domain.money import Money
 from ..events import kinds
 from ..events import service as events
 from ..events.models import Event
@@ -20,7 +18,7 @@ from ..extensions import db
 from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..registry.models import Exchange
-from ..reports.service import cash_held
+from ..reports.service import reserve_held
 
 ACTOR = "adequacy-check"
 
@@ -35,9 +33,7 @@ def live_obligations(today: date, exchange_id: str | None = None) -> list[Obliga
 
 def check(ob: ObligationRecord, today: date) -> kinds.ReserveShortfall | None:
     report, _ = obligations.offset_for(ob)
-    held = cash_held(ob.exchange_id, today)
-    cash = Money(held.amount, held.currency) if held else None
-    short = shortfall(report.net_reserve, cash)
+    _held, cash, short = reserve_held(ob.exchange_id, report.net_reserve, today)
     if short.amount <= 0:
         return None
     ex = db.session.get(Exchange, ob.exchange_id)

@@ -12,8 +12,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..db import utcnow
-from ..domain.adequacy import shortfall
-from ..domain.money import Money
 from ..extensions import db
 from ..registry.models import Exchange
 from ..reports import service as reports
@@ -143,15 +141,14 @@ def _money(minor: int, currency: str) -> str:
 @page("exchange", "regulator")
 def obligation(obligation_id):
     """An obligation with, for the current revision, the net reserve it requires next to the cash held
-    (DESIGN 10): the offset report (`service.offset_for`, as `GET .../offset`), the latest reserve balance
-    (`reports.service.cash_held`) and the shortfall rule (`domain.adequacy.shortfall`)."""
+    (DESIGN 10): the offset report (`service.offset_for`, as `GET .../offset`) and the cash held against it
+    (`reports.service.reserve_held`, as the adequacy check and the dashboard read it)."""
     row = get_visible(ObligationRecord, obligation_id, "obligation")
     ex = get_visible(Exchange, row.exchange_id, "exchange")
     reserve = None
     if row.superseded_at is None:
         offset, _rs = service.offset_for(row)
-        held = reports.cash_held(ex.org_id, utcnow().date())  # as the adequacy check reads it
-        cash = Money(held.amount, held.currency) if held else None
+        held, cash, short = reports.reserve_held(ex.org_id, offset.net_reserve, utcnow().date())
         reserve = {"offset": offset.total, "net": offset.net_reserve, "cash": cash,
-                   "as_of": held.as_of if held else None, "short": shortfall(offset.net_reserve, cash)}
+                   "as_of": held.as_of if held else None, "short": short}
     return render_template("obligations/obligation.html", ob=row, exchange=ex, reserve=reserve)

@@ -1,9 +1,9 @@
 """The exchange's dashboard (obligation, chart, offset, net reserve, cash held), the what-if and its alerts.
 
 Every figure comes from the services the API uses: the stored obligation (`GET /api/v1/obligations/<id>`),
-its offset report (`obligations.service.offset_for`, as `GET .../offset`), the cash held
-(`reports.service.cash_held`, as the adequacy check reads it) and the shortfall rule
-(`domain.adequacy.shortfall`); the what-if is `obligations.service.what_if`, as `POST .../what-if`.
+its offset report (`obligations.service.offset_for`, as `GET .../offset`), the cash held and the shortfall
+(`reports.service.reserve_held`, as the adequacy check reads them); the what-if is
+`obligations.service.what_if`, as `POST .../what-if`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import String, and_, cast, or_, select
 
 from ..db import utcnow
 from ..domain import ratings
-from ..domain.adequacy import shortfall
 from ..domain.errors import DomainError
 from ..domain.money import EXPONENTS, Money, parse_amount
 from ..domain.period import Period
@@ -146,9 +145,7 @@ def dashboard():
     if row is None:
         return render_template("portal/exchange/dashboard.html", **context)
     offset, rs = obligations.offset_for(row)
-    held = reports.cash_held(ex.org_id, today)
-    cash = Money(held.amount, held.currency) if held else None
-    short = shortfall(offset.net_reserve, cash)
+    held, cash, short = reports.reserve_held(ex.org_id, offset.net_reserve, today)
     context.update(offset=offset, ruleset=rs, held=held, cash=cash, short=short, cover=_cover(offset),
                    charts=_charts(row, offset, cash, short), caps=list(offset.caps))
     return render_template("portal/exchange/dashboard.html", **context)

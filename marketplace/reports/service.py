@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from ..db import utcnow
+from ..domain.adequacy import shortfall
 from ..domain.facts import (
     INCIDENT_KINDS,
     Custodian,
@@ -96,6 +97,16 @@ def cash_held(exchange_id: str, on_or_before: date) -> ReserveBalanceRecord | No
                              .where(ReserveBalanceRecord.exchange_id == exchange_id,
                                     ReserveBalanceRecord.as_of <= on_or_before)
                              .order_by(ReserveBalanceRecord.as_of.desc()).limit(1))
+
+
+def reserve_held(exchange_id: str, net_required: Money, on: date) -> tuple[ReserveBalanceRecord | None,
+                                                                           Money | None, Money]:
+    """(the latest reserve balance on or before `on`, it as Money (None: none reported), the shortfall of it
+    against `net_required` by domain.adequacy.shortfall): what the adequacy check, the dashboard and the
+    obligation page put next to the net reserve."""
+    held = cash_held(exchange_id, on)
+    cash = Money(held.amount, held.currency) if held else None
+    return held, cash, shortfall(net_required, cash)
 
 
 def record_overheads(ex: Exchange, year: int, amount: Money, actor: str, projected: bool = False,
