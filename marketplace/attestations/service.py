@@ -11,10 +11,8 @@ from ..extensions import db
 from ..keys import service as keys
 from ..policies.models import Policy, PolicyRevision
 from ..urns import exchange_urn
-from ..verify.core import attestation_typ_ok
+from ..verify.core import ATTESTATION_TYP, attestation_typ_ok
 from .models import Attestation
-
-TYP = "attestation+jwt"
 
 
 def payload_for(p: Policy, revision: int | None = None) -> dict:
@@ -55,7 +53,8 @@ def submit(p: Policy, token: str, actor: str) -> Attestation:
         raise Unprocessable(f"not a usable JWS: {e}", {"jws": [str(e)]}) from None
     if not attestation_typ_ok(parsed.header):  # explicit typing (RFC 8725 3.11): no other kind of JWS passes
         typ = jws.brief(parsed.header.get("typ"))
-        raise Unprocessable(f"header typ is {typ}, not '{TYP}'", {"jws": [f"typ must be {TYP} (or JWT, or none)"]})
+        raise Unprocessable(f"header typ is {typ}, not '{ATTESTATION_TYP}'",
+                            {"jws": [f"typ must be {ATTESTATION_TYP} (or JWT, or none)"]})
     key = keys.find(parsed.kid)
     if key is None or key.purpose != "insurer" or key.owner_id != p.insurer_id:
         raise Unprocessable("the JWS kid is not one of this insurer's registered keys", {"jws": ["unknown kid"]})
@@ -74,7 +73,7 @@ def sign_custodially(p: Policy, actor: str) -> Attestation:
     """Sign with the insurer's custodial key; called only on the insurer's explicit instruction."""
     keys.require_approved(p.insurer_id, "attest")
     key = keys.custodial_insurer_key(p.insurer_id)
-    token = jws.sign(payload_for(p), keys.signer(key), TYP)
+    token = jws.sign(payload_for(p), keys.signer(key), ATTESTATION_TYP)
     return _store(p, token, key.kid, True, actor)
 
 
