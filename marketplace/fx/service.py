@@ -31,9 +31,9 @@ _LATEST = _RATES.where(FxRateRecord.as_of == select(func.max(_SAME_PAIR.as_of))
                               _SAME_PAIR.as_of <= bindparam("on", type_=Date)).scalar_subquery())
 
 
-def rates(on_or_before: date | None = None) -> list[FxRate]:
+def rates(on_or_before: date) -> list[FxRate]:
     """The reference rates domain.fx.pick_rate can choose on `on_or_before`, as plain rows: for each pair, those
     of its latest date on or before it (every offset report reads them, so the answer stays as small as the
-    number of pairs however many days of rates are kept). Without a date: every rate recorded."""
-    rows = db.session.execute(_RATES) if on_or_before is None else db.session.execute(_LATEST, {"on": on_or_before})
-    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source) for r in rows]
+    number of pairs however many days of rates are kept)."""
+    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source)
+            for r in db.session.execute(_LATEST, {"on": on_or_before})]
