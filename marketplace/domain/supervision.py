@@ -202,10 +202,15 @@ def parse_time(text: str) -> datetime:
         raise DomainError(f"not an RFC 3339 time: {text!r}") from None
     if value.tzinfo is None:
         raise DomainError(f"an RFC 3339 time needs a time zone ('Z' or an offset): {text!r}")
+    return _in_utc(value)
+
+
+def _in_utc(value: datetime) -> datetime:
+    """An aware datetime in UTC; DomainError when that instant falls outside the calendar (years 1 to 9999)."""
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise DomainError(f"not an instant in UTC's years 1 to 9999: {text!r}") from None
+        raise DomainError(f"{value.isoformat()} is not an instant in UTC's years 1 to 9999") from None
 
 
 def _jws_payload(token: bytes) -> dict[str, Any]:
@@ -223,10 +228,7 @@ def status_at(records: list[LogRecord], at: datetime) -> StatusAt:
     The answer rests on the issuance entry, and on the revocation entry when there is one (revoked at or
     before `at`: it proves the revocation; after `at`: it shows when the certificate stopped being valid).
     """
-    try:
-        at = at.astimezone(UTC)
-    except OverflowError:
-        raise DomainError(f"{at.isoformat()} is not an instant in UTC's years 1 to 9999") from None
+    at = _in_utc(at)
     issuance = next((r for r in records if r.kind == "issuance"), None)
     if issuance is None:
         return StatusAt(at, "unknown", "the log holds no issuance entry for this certificate")
