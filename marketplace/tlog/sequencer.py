@@ -8,7 +8,8 @@ most log2 n stored nodes, read in one query), bulk inserts, and ONE signed check
 many issuances share one lock hold and one signature, and a batch costs the same at 1e6 entries as at 1e7.
 
 Who runs it: the issuance API waits for its entry's batch (`await_certificate`: group commit, as
-Sunlight's pool does: whoever takes the lock integrates everything queued, the others find theirs done);
+Sunlight's pool does: whoever takes the lock integrates everything queued, the others learn from the batch's
+notice (notices.py, PostgreSQL's LISTEN/NOTIFY) that theirs is in, or try again for the next batch);
 every other writer nudges the `tlog.integrate` job after its commit; the schedule runs that job every
 second, so nothing queued waits longer than that even if a nudge is lost.
 """
@@ -18,12 +19,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import lru_cache
 
 from sqlalchemy import delete, insert, select, text, tuple_, update
 
 from ..domain import merkle
 from ..extensions import db
 from ..uow import after_commit, unit_of_work
+from . import notices
 from .models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
 
 log = logging.getLogger("marketplace.tlog")
@@ -124,25 +127,52 @@ def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
             known[(level, i)] = h
             nodes.append({"level": level, "idx": i, "hash": h})
     new_size = size + len(queued)
-    db.session.execute(insert(LogEntry), entries)
-    db.session.execute(insert(LogNode), nodes)
-    db.session.execute(delete(QueuedEntry).where(QueuedEntry.id.in_([q.id for q in queued])))
-    db.session.execute(update(LogState).where(LogState.id == 1).values(size=new_size))
-    _sign(new_size, merkle.mth(0, new_size, lambda level, index: known[(level, index)]))
+    root = merkle.mth(0, new_size, lambda level, index: known[(level, index)])
+    signed = _sign(new_size, root)
+    if _is_postgres():  # one round trip, not six: under load each one waits for the GIL again
+        db.session.execute(_WRITE_PG, {"ids": [q.id for q in queued], "size": size, "new_size": new_size,
+                                       "now": now, "levels": [n["level"] for n in nodes],
+                                       "idxs": [n["idx"] for n in nodes], "hashes": [n["hash"] for n in nodes],
+                                       "root": root, "note": signed, "channel": notices.CHANNEL,
+                                       "notice": f"{size} {new_size}"})
+    else:
+        db.session.execute(insert(LogEntry), entries)
+        db.session.execute(insert(LogNode), nodes)
+        db.session.execute(delete(QueuedEntry).where(QueuedEntry.id.in_([q.id for q in queued])))
+        db.session.execute(update(LogState).where(LogState.id == 1).values(size=new_size))
+        db.session.add(Checkpoint(tree_size=new_size, root_hash=root, note=signed))
+        db.session.flush()
+    after_commit(_board().resolve, [(q.certificate_id, q.kind, size + k) for k, q in enumerate(queued)
+                                    if q.certificate_id is not None])
     return len(queued)
 
 
-def _sign(size: int, root: bytes) -> Checkpoint:
+# The batch's writes on PostgreSQL: the queued rows move into the log in queue order (dense indexes from the
+# old size, as the nodes were computed), the nodes, the size and the checkpoint; the notice is delivered to
+# every process's waiters at commit (notices.py). Every data-modifying CTE runs, referenced or not.
+_WRITE_PG = text("""
+WITH moved AS (DELETE FROM tlog_queue WHERE id = ANY(CAST(:ids AS bigint[]))
+               RETURNING id, kind, data, certificate_id, queued_at),
+     entries AS (INSERT INTO tlog_entries (idx, kind, data, certificate_id, queued_at, created_at)
+                 SELECT :size + row_number() OVER (ORDER BY id) - 1, kind, data, certificate_id, queued_at, :now
+                 FROM moved),
+     nodes AS (INSERT INTO tlog_nodes (level, idx, hash)
+               SELECT * FROM unnest(CAST(:levels AS int[]), CAST(:idxs AS bigint[]), CAST(:hashes AS bytea[]))),
+     state AS (UPDATE tlog_state SET size = :new_size WHERE id = 1),
+     checkpoint AS (INSERT INTO tlog_checkpoints (tree_size, root_hash, note, created_at)
+                    VALUES (:new_size, :root, :note, :now))
+SELECT pg_notify(:channel, :notice)
+""")
+
+
+def _sign(size: int, root: bytes) -> str:
+    """The batch's checkpoint, signed with the log's key."""
     from ..keys import service as keys
     from . import note
     from .signing import _public, log_key, origin
 
     row = log_key()
-    signed = note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
-    cp = Checkpoint(tree_size=size, root_hash=root, note=signed)
-    db.session.add(cp)
-    db.session.flush()
-    return cp
+    return note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
 
 
 def integrate() -> dict:
@@ -160,45 +190,75 @@ def pending() -> int:
     return db.session.scalar(select(db.func.count()).select_from(QueuedEntry)) or 0
 
 
-# Within one process, one waiting thread at a time tries to become the sequencer; the others sleep on this
-# condition until its attempt ends, then look for their entry (no storm of lock attempts on the database).
+# Within one process, one waiting thread at a time tries to become the sequencer; the others sleep on the
+# process's board (notices.py) until that attempt ends or a batch's notice arrives (no storm of lock attempts).
 _attempt = threading.Lock()
-_attempted = threading.Condition()
+
+
+@lru_cache(maxsize=16)
+def _conninfo(url) -> str:
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
+
+
+def _board() -> notices.Board:
+    bind = db.session.get_bind()
+    return notices.board(_conninfo(bind.url), listen=bind.dialect.name == "postgresql")
+
+
+def _try_sequencing(board: notices.Board) -> int | None:
+    """Integrate what is queued if no sequencer is running; None if one is (here or in another process)."""
+    if not _attempt.acquire(blocking=False):
+        return None
+    ran = None
+    try:
+        with unit_of_work():  # never queue for the lock: whoever holds it will take our entry or notice us
+            ran = integrate_batch(wait=not _is_postgres())
+        return ran
+    finally:
+        _attempt.release()
+        if ran is not None:  # a batch ended here: look again. (A lock held elsewhere ends with a notice.)
+            board.moved()
 
 
 def await_certificate(certificate_id: str, kind: str = "issuance", timeout: float = WAIT_SECONDS) -> int | None:
     """After the issuing commit: wait for the batch holding this certificate's entry, integrating it (and
     whatever else is queued) if no sequencer is running: group commit. Its index, or None if it is not in
     within `timeout` (the receipt then comes with the certificate later). Never raises: the issuance is
-    committed whatever happens here."""
+    committed whatever happens here.
+
+    A batch's notice names the entries it integrated (notices.py), so a waiter looks in the table itself only
+    when it has reason to: its own attempt integrated nothing of its own, or no notice came for a while."""
     deadline = time.monotonic() + timeout
+    key = (certificate_id, kind)
     look = select(LogEntry.idx).filter_by(certificate_id=certificate_id, kind=kind)
-    pause, first = POLL_FIRST, True
-    while True:
-        try:
-            idx = None if first else db.session.scalar(look)  # just queued: not in a batch yet, go sequence
-            first = False
-            db.session.rollback()  # end the read: the next look must see the sequencer's commit
-            if idx is not None:
-                _awaited().add((certificate_id, kind))
-                return idx
-            if time.monotonic() > deadline:
-                return None
-            if not _attempt.acquire(blocking=False):  # a thread of this process is trying: wait for it
-                with _attempted:
-                    _attempted.wait(POLL_MAX)
-                continue
+    board = _board()
+    board.register(key)
+    must_look, pause = False, POLL_FIRST  # just queued: not in a batch yet, go sequence
+    try:
+        while True:
             try:
-                with unit_of_work():  # become the sequencer if none is running (never queue for its lock)
-                    ran = integrate_batch(wait=not _is_postgres())
-            finally:
-                _attempt.release()
-                with _attempted:
-                    _attempted.notify_all()
-            if ran is None:  # another process's sequencer is running: its batch may hold our entry
-                time.sleep(pause)
-                pause = min(pause * 2, POLL_MAX)
-        except Exception:  # a lock timeout, a lost connection: look again until the deadline
-            db.session.rollback()
-            log.warning("waiting for the log's batch failed; retrying", exc_info=True)
-            time.sleep(0.05)
+                idx = board.resolved(key)
+                if idx is None and must_look:
+                    idx = db.session.scalar(look)
+                    db.session.rollback()  # end the read: the next look must see the sequencer's commit
+                if idx is not None:
+                    _awaited().add(key)
+                    return idx
+                if time.monotonic() > deadline:
+                    return None
+                since = board.generation
+                ran = _try_sequencing(board)
+                if ran is not None:  # our batch took every committed entry, ours too unless it was in already
+                    must_look = board.resolved(key) is None
+                elif board.listening:  # another sequencer is at it: its batch's notice wakes us
+                    must_look = not board.wait(key, since, notices.QUIET)
+                else:
+                    board.wait(key, since, pause)
+                    pause, must_look = min(pause * 2, POLL_MAX), True
+            except Exception:  # a lock timeout, a lost connection: look again until the deadline
+                db.session.rollback()
+                log.warning("waiting for the log's batch failed; retrying", exc_info=True)
+                time.sleep(0.05)
+                must_look = True
+    finally:
+        board.unregister(key)

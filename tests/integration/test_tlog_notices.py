@@ -1,0 +1,97 @@
+"""The log's batch notices (tlog/notices.py) on PostgreSQL: a batch's notice names the entries it integrated
+to every process's waiters; a waiter whose listener is gone, or who hears nothing, still gets its index."""
+
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from marketplace.extensions import db
+from marketplace.tlog import notices, sequencer
+from marketplace.tlog.models import LogEntry
+from marketplace.uow import unit_of_work
+
+
+@pytest.fixture
+def pg_app(app, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("notices are PostgreSQL's LISTEN/NOTIFY")
+    return app
+
+
+def queue_committed(cid: str) -> None:
+    """Queue an entry and commit, without the nudge that would integrate it in process (as the API does)."""
+    with unit_of_work() as uow:
+        sequencer.queue("issuance", cid.encode(), cid)
+        uow.commit()
+        sequencer._awaited().add((cid, "issuance"))
+
+
+def index_of(cid: str) -> int | None:
+    return db.session.scalar(select(LogEntry.idx).filter_by(certificate_id=cid, kind="issuance"))
+
+
+def test_a_batch_notice_resolves_a_waiter_of_another_board(pg_app):
+    board = notices.Board(sequencer._conninfo(db.engine.url), listen=True)  # not the process's: only a notice
+    cid = str(uuid.uuid4())
+    board.register((cid, "issuance"))
+    assert board.listening
+    since = board.generation
+    queue_committed(cid)
+    with unit_of_work():
+        assert sequencer.integrate_batch() == 1
+    assert board.wait((cid, "issuance"), since, 5.0)
+    assert board.resolved((cid, "issuance")) == index_of(cid) is not None
+
+
+def test_a_board_that_cannot_listen_says_so(pg_app):
+    board = notices.Board("postgresql://postgres@127.0.0.1:1/none", listen=True)
+    board.register(("x", "issuance"))
+    assert not board.listening
+    assert not board.wait(("x", "issuance"), board.generation, 0.05)  # nobody resolves it: a timeout, no hang
+
+
+def _hold_the_sequencer_lock(url: str, held: threading.Event, seconds: float) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": sequencer.ADVISORY_LOCK})
+        held.set()
+        time.sleep(seconds)  # another process's sequencer, busy; it ends without a batch, so without a notice
+    engine.dispose()
+
+
+@pytest.mark.parametrize("listener", ["listening", "killed"])
+def test_a_waiter_behind_a_held_lock_gets_its_index_without_a_notice(pg_app, database_url, listener):
+    warm = str(uuid.uuid4())
+    queue_committed(warm)
+    assert sequencer.await_certificate(warm) == index_of(warm)  # starts this process's listener
+    board = sequencer._board()
+    assert board.listening
+    if listener == "killed":  # the listener's connection dies: waiters look for themselves until it restarts
+        with db.engine.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+                              " AND pid <> pg_backend_pid() AND datname = current_database()"))
+        deadline = time.monotonic() + 5
+        while board.listening and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not board.listening
+    cid = str(uuid.uuid4())
+    queue_committed(cid)
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_the_sequencer_lock, args=(database_url, held, 0.6))
+    holder.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    idx = sequencer.await_certificate(cid)
+    waited = time.monotonic() - started
+    holder.join(10)
+    assert idx == index_of(cid) is not None
+    assert waited >= 0.5  # it waited for the lock to be free, then sequenced its entry itself
+    if listener == "killed":
+        time.sleep(notices.RESTART_AFTER)
+        again = str(uuid.uuid4())
+        queue_committed(again)
+        assert sequencer.await_certificate(again) == index_of(again)
+        assert board.listening  # the next wait started it again
