@@ -66,19 +66,23 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _lock(wait: bool = True) -> int | None:
-    """Take the sequencer lock for this transaction and return the tree size; None if `wait` is off and
-    another transaction holds it."""
+def _lock(wait: bool = True) -> bool | None:
+    """Take the sequencer lock for this transaction; None if `wait` is off and another transaction holds it."""
     if _is_postgres():
         take = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
         got = db.session.execute(text(f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true), "
                                       f"{take}(:k)"), {"k": ADVISORY_LOCK}).one()[1]
-        if got is False:
-            return None
-        return db.session.scalar(select(LogState.size).where(LogState.id == 1))
+        return None if got is False else True  # the waiting form returns void
     # SQLite: this UPDATE takes the database's write lock, which serialises sequencers
-    return db.session.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size)
-                              .returning(LogState.size)).scalar_one()
+    db.session.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size))
+    return True
+
+
+# what is queued, each row with the tree size: read under the lock (a statement after the one that took it,
+# so its snapshot sees the last batch's commit), in one round trip
+_QUEUED = select(select(LogState.size).where(LogState.id == 1).scalar_subquery().label("size"), QueuedEntry.id,
+                 QueuedEntry.kind, QueuedEntry.data, QueuedEntry.certificate_id, QueuedEntry.queued_at) \
+    .order_by(QueuedEntry.id)
 
 
 def right_edge(size: int) -> list[tuple[int, int]]:
@@ -101,14 +105,12 @@ def _known(size: int) -> dict[tuple[int, int], bytes]:
 def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
     """Integrate up to `limit` queued entries and sign one checkpoint. Returns how many (None: `wait` is off
     and another sequencer holds the lock); the caller's unit of work commits, which releases the lock."""
-    size = _lock(wait)
-    if size is None:
+    if _lock(wait) is None:
         return None
-    queued = db.session.execute(select(QueuedEntry.id, QueuedEntry.kind, QueuedEntry.data,
-                                       QueuedEntry.certificate_id, QueuedEntry.queued_at)
-                                .order_by(QueuedEntry.id).limit(limit)).all()
+    queued = db.session.execute(_QUEUED.limit(limit)).all()
     if not queued:
         return 0
+    size = queued[0].size
     from ..db import utcnow
 
     now = utcnow()
