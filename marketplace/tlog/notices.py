@@ -105,8 +105,8 @@ class Board:
                         anyone = bool(self.waiting)
                     rows = reader.execute(_ENTRIES, (old, new)).fetchall() if anyone else []
                     self.resolve(rows)
-        except Exception:  # the database went away or refused: waiters fall back to looking themselves
-            log.warning("the log's batch listener stopped; waiters poll until it restarts", exc_info=True)
+        except Exception as e:  # the database went away or refused: waiters fall back to looking themselves
+            log.warning("the log's batch listener stopped (%s); waiters poll until it restarts", type(e).__name__)
         finally:
             self.listening = False
             self._failed_at = time.monotonic()
