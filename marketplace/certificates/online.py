@@ -17,7 +17,7 @@ from ..cache import LRU
 from ..crypto import jws
 from ..crypto.b64 import unb64u
 from ..db import utcnow
-from ..db.lists import by_dialect, one_of
+from ..db.lists import by_dialect, json_rows, one_of, rows_in_order
 from ..domain import merkle
 from ..errors import NotFound, ServiceError
 from ..extensions import db, plain_rows
@@ -52,11 +52,19 @@ def _cert_id(urn) -> str | None:
     return cid if isinstance(cid, str) and _ID.fullmatch(cid) else None
 
 
-# What a verification reads that changes (a revocation, a republished list, a new batch of the log), in one
-# statement per request: the certificate's status, its list as last published, the latest checkpoint. Nothing
-# of it is cached, so the next request after a change made by any process sees it.
+# What a verification reads that changes, in one statement per request: the keys (the platform's, the named
+# insurers', the log's: rows only, keys.KEY_ROWS_JSON), the certificate's status, its list as last published, the
+# latest checkpoint and the policies its coverage names with their current attestations. Nothing of it is
+# cached, so the next request after a change made by any process (a rotated or retired key, a revocation, a
+# republished list, a new batch of the log, a cancelled or amended policy) sees it.
 _CERT = Certificate.id == bindparam("cid", type_=String)
-_SNAPSHOT = select(
+# the policies of the pairs' insurers with the pairs' numbers: a superset of the pairs, matched in Python
+_POLICIES = by_dialect(lambda pg: json_rows(
+    select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision, Attestation.jws)
+    .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id, Attestation.revision == Policy.revision))
+    .where(one_of(Policy.insurer_id, "insurers", pg), one_of(Policy.number, "numbers", pg)),
+    (Policy.insurer_id, Policy.number), pg))
+_SNAPSHOT = by_dialect(lambda pg: select(
     select(Certificate.id).where(_CERT).scalar_subquery().label("cert_id"),
     select(Certificate.status).where(_CERT).scalar_subquery().label("cert_status"),
     select(Certificate.revoked_reason).where(_CERT).scalar_subquery().label("revoked_reason"),
@@ -65,7 +73,8 @@ _SNAPSHOT = select(
     select(StatusList.published_at).where(StatusList.id == bindparam("lid", type_=Integer))
     .scalar_subquery().label("published_at"),
     *(select(c).order_by(Checkpoint.tree_size.desc()).limit(1).scalar_subquery().label(f"cp_{c.key}")
-      for c in (Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)))
+      for c in (Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)),
+    keys.KEY_ROWS_JSON[pg].label("keys"), _POLICIES[pg].label("policies")))
 
 
 @dataclass(frozen=True)
@@ -77,13 +86,24 @@ class _Checkpoint:
 
 @dataclass(frozen=True)
 class Snapshot:
+    keyring: keys.Keyring                 # the platform's keys, the insurers' asked for, the log's
     certificate: tuple[bool, str] | None  # (revoked, reason) of the stored certificate, None if unknown
     status_list: str | None               # the list the certificate names, as published now
     checkpoint: _Checkpoint | None        # the latest signed tree head
+    policies: dict                        # (insurer id, number) -> (status, revision, attestation JWS or None)
 
 
-def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
-    row = plain_rows(_SNAPSHOT, {"cid": cert_id, "lid": list_id}).one()
+def snapshot(insurer_ids: list[str], cert_id: str | None, list_id: int | None,
+             pairs: list[tuple[str, str]]) -> Snapshot:
+    """Everything a verification reads, in one statement: the keys (the platform's, these insurers', the log's),
+    the certificate's status, its status list, the latest checkpoint, and the policies named by these pairs of
+    (insurer id, policy number)."""
+    insurer_ids = keys.insurer_list(insurer_ids)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    row = plain_rows(_SNAPSHOT[postgres], {"ids": insurer_ids, "cid": cert_id, "lid": list_id,
+                                           "insurers": sorted({i for i, _ in pairs}),
+                                           "numbers": sorted({n for _, n in pairs})}).one()
+    ring = keys.keyring_of(rows_in_order(row.keys), insurer_ids)
     known = None if row.cert_id is None else (row.cert_status == "revoked", row.revoked_reason or "")
     listed = None
     if list_id is not None and row.published is not None and row.published_at is not None:
@@ -91,37 +111,31 @@ def snapshot(cert_id: str | None, list_id: int | None) -> Snapshot:
     elif list_id is not None:
         listed = statuslists.credential(list_id, utcnow())  # not published yet (or no such list): the slow path
     cp = None if row.cp_tree_size is None else _Checkpoint(row.cp_tree_size, row.cp_root_hash, row.cp_note)
-    return Snapshot(known, listed, cp)
+    policies = {(i, n): rest for i, n, *rest in rows_in_order(row.policies)}
+    return Snapshot(ring, known, listed, cp, policies)
 
 
-# the policies of the pairs' insurers with the pairs' numbers: a superset of the pairs, matched in Python
-_POLICIES = by_dialect(lambda pg: select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision,
-                                         Attestation.jws)
-                       .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id,
-                                                    Attestation.revision == Policy.revision))
-                       .where(one_of(Policy.insurer_id, "insurers", pg), one_of(Policy.number, "numbers", pg)))
-
-
-def _policies_current(subject) -> tuple[bool, str]:
-    """Every coverage entry's policy active at the attested revision: one query for all entries."""
+def _wanted(subject) -> list[tuple[str, str] | None] | None:
+    """(insurer id, policy number) per coverage entry, None for a malformed one; None without a coverage list."""
     coverage = subject.get("coverage") if isinstance(subject, dict) else None
     if not isinstance(coverage, list):
-        return False, "credentialSubject.coverage is missing"
-    wanted = []  # (insurer id, policy number) per entry, None for a malformed one
+        return None
+    wanted = []
     for entry in coverage:
         insurer = entry.get("insurer") if isinstance(entry, dict) else None
         number = _text(entry.get("policyNumber")) if isinstance(entry, dict) else None
         urn = _text(insurer.get("id")) if isinstance(insurer, dict) else None
         wanted.append(None if number is None or urn is None else (urn.rsplit(":", 1)[-1], number))
-    pairs = sorted({w for w in wanted if w is not None})
-    found = {}
-    if pairs:
-        postgres = db.session.get_bind().dialect.name == "postgresql"
-        rows = plain_rows(_POLICIES[postgres], {"insurers": sorted({i for i, _ in pairs}),
-                                           "numbers": sorted({n for _, n in pairs})})
-        found = {(r.insurer_id, r.number): r for r in rows}
+    return wanted
+
+
+def _policies_current(subject, found: dict) -> tuple[bool, str]:
+    """Every coverage entry's policy active at the attested revision, from the policies read with the snapshot."""
+    wanted = _wanted(subject)
+    if wanted is None:
+        return False, "credentialSubject.coverage is missing"
     problems = []
-    for entry, key in zip(coverage, wanted, strict=True):
+    for entry, key in zip(subject["coverage"], wanted, strict=True):
         if key is None:
             problems.append("malformed coverage entry")
             continue
@@ -129,10 +143,11 @@ def _policies_current(subject) -> tuple[bool, str]:
         if p is None:
             problems.append(f"policy {jws.brief(key[1])} is unknown")
             continue
-        if p.status != "active":
-            problems.append(f"policy {p.number} is {p.status}")
-        if p.jws is None or p.jws != entry.get("attestation"):
-            problems.append(f"policy {p.number} has changed since (now revision {p.revision})")
+        status, revision, attestation = p
+        if status != "active":
+            problems.append(f"policy {key[1]} is {status}")
+        if attestation is None or attestation != entry.get("attestation"):
+            problems.append(f"policy {key[1]} has changed since (now revision {revision})")
     return (not problems, schema.summary(problems, 10) or "every policy is active at the attested revision")
 
 
@@ -233,8 +248,8 @@ _SIGNATURES = LRU(4096)
 
 
 def verify_online(token, receipt=None) -> Result:
-    """Verify against the service's own keys, status lists and records (one query each: keys, status list,
-    certificate status, policies, latest checkpoint; the log's proofs are cached by tree)."""
+    """Verify against the service's own keys, status lists and records, read in one statement (snapshot); the
+    log's proofs are cached by tree."""
     try:
         parsed = jws.parse(token)  # once: the core takes the parse and the shape check from here
     except jws.JWSError as e:
@@ -242,15 +257,16 @@ def verify_online(token, receipt=None) -> Result:
     payload, problems = parsed.payload, schema.problems(parsed.payload)
     # each insurer's own keys only, looked up only for a well-formed coverage list
     wanted = [] if "insurer_attestations" in problems else _insurer_ids(payload)
-    ring = keys.keyring(wanted, log=True)
-    insurers = {INSURER_URN_PREFIX + i: ring.insurers[i] for i in wanted}
     cert_id = _cert_id(payload.get("id"))
-    now = snapshot(cert_id, _list_id(payload))
+    pairs = sorted({w for w in _wanted(payload.get("credentialSubject")) or () if w is not None})
+    now = snapshot(wanted, cert_id, _list_id(payload), pairs)
+    ring = now.keyring
+    insurers = {INSURER_URN_PREFIX + i: ring.insurers[i] for i in wanted}
 
     def revocation(urn):  # the core asks only with the payload's id, once it is well-formed
         return now.certificate if _cert_id(urn) == cert_id else None
 
     return verify(token, ring.platform, insurers, now.status_list,
-                  online=Online(revocation=revocation, policies_current=_policies_current,
+                  online=Online(revocation=revocation, policies_current=lambda s: _policies_current(s, now.policies),
                                 log=lambda t, r: _log_check(t, r, ring.log, now.checkpoint), signatures=_SIGNATURES),
                   receipt=receipt, parsed=parsed, problems=problems)

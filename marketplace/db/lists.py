@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, any_, bindparam
+from sqlalchemy import JSON, String, any_, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -19,3 +19,18 @@ def one_of(column, name: str, postgres: bool):
 def by_dialect(build) -> dict[bool, object]:
     """{postgres?: build(postgres)}: a statement in both forms."""
     return {True: build(True), False: build(False)}
+
+
+def json_rows(stmt, order_by, postgres: bool):
+    """A scalar subquery: the rows of `stmt` (columns of strings, numbers or NULL) as one JSON array of arrays,
+    decoded on reading, so that one statement carries a few small sets of rows next to its one-row answers.
+    Each row ends with its place in `order_by` (an aggregate's input order is guaranteed on neither backend):
+    read them back with rows_in_order."""
+    inner = stmt.add_columns(func.row_number().over(order_by=order_by)).subquery()
+    array, agg = (func.json_build_array, func.json_agg) if postgres else (func.json_array, func.json_group_array)
+    return type_coerce(select(agg(array(*inner.c))).scalar_subquery(), JSON)
+
+
+def rows_in_order(value) -> list[tuple]:
+    """The rows a json_rows column holds, in order, without their place (none: PostgreSQL's NULL)."""
+    return [tuple(r[:-1]) for r in sorted(value or (), key=lambda r: r[-1])]

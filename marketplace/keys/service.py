@@ -13,7 +13,7 @@ from ..cache import LRU
 from ..crypto.b64 import b64u, unb64u
 from ..crypto.keys import KeyError_, KeyPair, new_kek, public_key, thumbprint
 from ..db import utcnow
-from ..db.lists import by_dialect, one_of
+from ..db.lists import by_dialect, json_rows, one_of
 from ..errors import Conflict, NotFound, ServiceError, Unprocessable
 from ..extensions import db, plain_rows
 from ..registry.models import InsurerApproval, Organization
@@ -106,22 +106,36 @@ def _key_rows(insurers: bool, log: bool, postgres: bool):
         which.append((SigningKey.purpose == "insurer") & one_of(SigningKey.owner_id, "ids", postgres))
     if log:
         which.append((SigningKey.purpose == "log") & (SigningKey.status == "active"))
-    return (select(SigningKey.kid, SigningKey.purpose, SigningKey.owner_id, SigningKey.status)
-            .where(or_(*which)).order_by(SigningKey.created_at, SigningKey.kid))
+    return select(SigningKey.kid, SigningKey.purpose, SigningKey.owner_id, SigningKey.status).where(or_(*which))
 
 
-_KEY_ROWS = {(insurers, log): by_dialect(lambda pg, i=insurers, lg=log: _key_rows(i, lg, pg))
+_KEY_ORDER = (SigningKey.created_at, SigningKey.kid)
+_KEY_ROWS = {(insurers, log): by_dialect(lambda pg, i=insurers, lg=log: _key_rows(i, lg, pg).order_by(*_KEY_ORDER))
              for insurers in (False, True) for log in (False, True)}
+# The same rows as one column of a caller's own statement (online verification reads them with the certificate's
+# status, its list, the checkpoint and its policies): platform, the insurers bound as "ids", the active log key.
+# Give keyring_of rows_in_order(that column).
+KEY_ROWS_JSON = by_dialect(lambda pg: json_rows(_key_rows(True, True, pg), _KEY_ORDER, pg))
+
+
+def insurer_list(insurer_ids) -> list[str]:
+    """The insurer ids as keyring reads them (bound as "ids"): strings, once each, sorted."""
+    return sorted({i for i in insurer_ids if isinstance(i, str)})
 
 
 def keyring(insurer_ids=(), log: bool = False) -> Keyring:
     """The platform JWKS, the named insurers' JWKS and (optionally) the log key, in one query."""
-    insurer_ids = sorted({i for i in insurer_ids if isinstance(i, str)})
+    insurer_ids = insurer_list(insurer_ids)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     rows = plain_rows(_KEY_ROWS[bool(insurer_ids), log][postgres], {"ids": insurer_ids} if insurer_ids else {}).all()
-    publics = {r.kid: v for r in rows if (v := _PUBLIC.get(r.kid)) is not None}
+    return keyring_of(rows, insurer_ids)
+
+
+def keyring_of(rows, insurer_ids: list[str]) -> Keyring:
+    """The keyring of key rows (kid, purpose, owner id, status) read just now, oldest first, for insurer_list ids."""
+    publics = {r[0]: v for r in rows if (v := _PUBLIC.get(r[0])) is not None}
     vouched = set(publics)  # kids whose public half is known to be theirs (cached only after the check)
-    missing = [r.kid for r in rows if r.kid not in publics]
+    missing = [r[0] for r in rows if r[0] not in publics]
     if missing:
         for kid, jwk in db.session.execute(select(SigningKey.kid, SigningKey.public_jwk)
                                            .where(SigningKey.kid.in_(missing))):
@@ -132,12 +146,12 @@ def keyring(insurer_ids=(), log: bool = False) -> Keyring:
     groups: dict[tuple[str, str | None], list] = {("platform", None): []}
     groups.update({("insurer", i): [] for i in insurer_ids})
     log_jwk = None
-    for r in rows:
-        if r.purpose == "log":
-            log_jwk = log_jwk or publics[r.kid]
+    for kid, purpose, owner_id, status in rows:
+        if purpose == "log":
+            log_jwk = log_jwk or publics[kid]
         else:
-            groups.setdefault((r.purpose, r.owner_id if r.purpose == "insurer" else None), []).append(
-                (r.kid, r.status, publics[r.kid]))
+            groups.setdefault((purpose, owner_id if purpose == "insurer" else None), []).append(
+                (kid, status, publics[kid]))
     jwks = {k: _jwks(v, vouched) for k, v in groups.items()}
     return Keyring(jwks[("platform", None)], {i: jwks[("insurer", i)] for i in insurer_ids}, log_jwk)
 

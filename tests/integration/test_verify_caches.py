@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select, update
 
 from marketplace.attestations.models import Attestation
-from marketplace.certificates import service, statuslists
+from marketplace.certificates import online, service, statuslists
 from marketplace.certificates.models import Certificate, StatusList
 from marketplace.crypto.keys import KeyPair
 from marketplace.db import utcnow
@@ -21,6 +21,7 @@ from marketplace.extensions import db
 from marketplace.keys import service as keys
 from marketplace.keys.models import SigningKey
 from marketplace.obligations.models import ObligationRecord
+from marketplace.policies import service as policies
 from marketplace.policies.models import Policy
 from marketplace.tlog import sequencer
 from tests.sql_statements import statements
@@ -63,8 +64,11 @@ def test_a_verification_costs_a_fixed_few_statements(demo):
     assert check(client, cert.jws)["valid"]
     with statements() as seen:
         assert check(client, cert.jws)["valid"]
-    # keys; certificate status + status list + checkpoint; every coverage entry's policy and attestation
-    assert len(seen) <= 3, seen
+    # one statement: the keys' rows, the certificate's status, its status list, the checkpoint, and every coverage
+    # entry's policy and attestation
+    assert len(seen) == 1, seen
+    assert all(f"FROM {t}" in seen[0] for t in ("signing_keys", "certificates", "status_lists", "tlog_checkpoints",
+                                                "policies")), seen
     assert not any("FROM status_lists" in s and "bits" in s for s in seen)  # never the 16 KiB of bits
 
 
@@ -94,6 +98,26 @@ def test_rotated_and_added_platform_keys_are_seen_by_the_next_request(demo):
         conn.execute(update(SigningKey).where(SigningKey.kid == extra.kid)
                      .values(status="retired", retired_at=utcnow()))
     assert check(client, token)["key_status"]["detail"] == f"platform key {extra.kid} is retired"
+
+
+def test_the_keys_read_with_the_snapshot_are_the_keyring(demo):
+    """The verification's one statement reads the same keyring as keys.keyring, in the same order (oldest first;
+    a key stored last by a bare connection may be older than all)."""
+    cert = issue()
+    for _ in range(2):
+        keys.rotate_platform()
+    db.session.commit()
+    old = KeyPair.generate()
+    with db.engine.begin() as conn:
+        conn.execute(insert(SigningKey).values(kid=old.kid, purpose="platform", owner_id=None,
+                                               public_jwk=old.public_jwk, status="retired",
+                                               created_at=utcnow() - timedelta(days=400)))
+    insurer_ids = [c["insurer"]["id"].rsplit(":", 1)[-1] for c in cert.credential["credentialSubject"]["coverage"]]
+    ring = online.snapshot([*insurer_ids, "no-such-insurer"], None, None, []).keyring
+    assert ring == keys.keyring([*insurer_ids, "no-such-insurer"], log=True)
+    assert ring.platform["keys"][0]["kid"] == old.kid and len(ring.platform["keys"]) == 4
+    assert ring.log is not None and ring.insurers["no-such-insurer"] == {"keys": []}
+    assert all(ring.insurers[i]["keys"] for i in insurer_ids)
 
 
 def test_a_newly_registered_insurer_key_is_seen_by_the_next_request(demo):
@@ -144,6 +168,33 @@ def test_a_new_status_list_bit_is_seen_by_the_next_request(demo):
         service.revoke(db.session.get(Certificate, cert.id), "policy cancelled on 2027-02-01")
     after = check(client, cert.jws)
     assert not after["valid"] and after["revocation"]["detail"] == "revoked: policy cancelled on 2027-02-01"
+
+
+def policy_of(entry: dict) -> Policy:
+    return db.session.scalar(select(Policy).filter_by(insurer_id=entry["insurer"]["id"].rsplit(":", 1)[-1],
+                                                      number=entry["policyNumber"]))
+
+
+def test_a_cancelled_or_amended_policy_is_seen_by_the_next_request(demo):
+    cert, client = issue(), demo.test_client()
+    first, second = cert.credential["credentialSubject"]["coverage"][:2]
+    assert check(client, cert.jws)["policies_current"] == {
+        "name": "policies_current", "ok": True, "detail": "every policy is active at the attested revision"}
+    with elsewhere(demo):  # the insurer cancels the first policy in another worker (the revocation is not relayed)
+        p = policy_of(first)
+        today = utcnow().date()
+        policies.cancel(p, today + timedelta(days=p.cancellation_notice_days), today, "test", "test")
+    after = check(client, cert.jws)
+    assert after["revocation"]["ok"] and after["policies_current"] == {
+        "name": "policies_current", "ok": False, "detail": f"policy {first['policyNumber']} is cancelled"}
+    # a bare connection moves the second to a new revision, which no attestation covers yet
+    policy_id, revision = policy_of(second).id, policy_of(second).revision
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        conn.execute(update(Policy).where(Policy.id == policy_id).values(revision=revision + 1))
+    detail = check(client, cert.jws)["policies_current"]["detail"]
+    assert detail == (f"policy {first['policyNumber']} is cancelled; policy {second['policyNumber']} has changed "
+                      f"since (now revision {revision + 1})"), detail
 
 
 def test_a_republished_status_list_is_seen_by_the_next_request(demo):
