@@ -101,12 +101,12 @@ def _checkpoint(text: str) -> tuple[str, int, bytes]:
     origin, size, root_b64 = lines[:3]
     if not origin or _CONTROL.search(origin):
         raise NoteError("the checkpoint origin is empty or has control characters")
-    if not _SIZE.fullmatch(size) or int(size) >= 2**64:
+    if not _SIZE.fullmatch(size) or (n := int(size)) >= 2**64:
         raise NoteError("the checkpoint tree size is not a decimal number without leading zeros")
     root = _b64(root_b64)
     if root is None or len(root) != 32:
         raise NoteError("the checkpoint root hash is not 32 bytes in base64")
-    return origin, int(size), root
+    return origin, n, root
 
 
 def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
