@@ -72,11 +72,34 @@ def _part(text: str, name: str):
         raise JWSError(f"the {name} is not base64url") from None
 
 
+def _header_problem(header) -> str | None:
+    """Why a decoded protected header is refused (only EdDSA, no crit, short kid and typ), or None."""
+    if not isinstance(header, dict):
+        return None  # parse() refuses it as not a JSON object first
+    if header.get("alg") != "EdDSA":
+        return f"algorithm {brief(header.get('alg'))} is not accepted (only EdDSA)"
+    if "crit" in header:
+        return "critical header parameters are not supported"
+    # kid and typ are strings (RFC 7515 4.1.4, 4.1.9); callers use kid as a lookup key
+    for name in ("kid", "typ"):
+        value = header.get(name)
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 256
+                                  or _CONTROL.search(value)):
+            return f"header {name} must be a short string without control characters, not {brief(value)}"
+    return None
+
+
+def _checked_header(text: str):
+    header = _part(text, "header")
+    return header, _header_problem(header)
+
+
 @lru_cache(maxsize=64)
 def _header(text: str):
-    """A protected header, decoded once per distinct text: every document one key signs has the same one.
-    Callers get a copy (parse() returns a fresh dict), so the cached value is never changed."""
-    return _part(text, "header")
+    """(header, why it is refused) for a protected header, worked out once per distinct text: every
+    document one key signs has the same one. Callers get a copy of the header, so the cached one is never
+    changed."""
+    return _checked_header(text)
 
 
 def parse(token: object) -> Parsed:
@@ -86,31 +109,25 @@ def parse(token: object) -> Parsed:
     token = token.strip()
     if len(token) > MAX_JWS_BYTES:
         raise JWSError(f"larger than {MAX_JWS_BYTES} bytes")
-    parts = token.split(".")
-    if len(parts) != 3:
+    # str.find scans with memchr; str.split would walk the whole text character by character
+    first = token.find(".")
+    second = token.find(".", first + 1) if first >= 0 else -1
+    if second < 0 or token.find(".", second + 1) >= 0:
         raise JWSError("a compact JWS has three dot-separated parts")
-    header = _header(parts[0]) if len(parts[0]) <= 512 else _part(parts[0], "header")
-    header = dict(header) if isinstance(header, dict) else header
-    payload = _part(parts[1], "payload")
+    head = token[:first]
+    header, problem = _header(head) if len(head) <= 512 else _checked_header(head)
+    payload = _part(token[first + 1:second], "payload")
     try:
-        signature = unb64u(parts[2])
+        signature = unb64u(token[second + 1:])
     except ValueError:
         raise JWSError("the signature is not base64url") from None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise JWSError("header and payload must be JSON objects")
-    if header.get("alg") != "EdDSA":
-        raise JWSError(f"algorithm {brief(header.get('alg'))} is not accepted (only EdDSA)")
-    if "crit" in header:
-        raise JWSError("critical header parameters are not supported")
-    # kid and typ are strings (RFC 7515 4.1.4, 4.1.9); callers use kid as a lookup key
-    for name in ("kid", "typ"):
-        value = header.get(name)
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 256
-                                  or _CONTROL.search(value)):
-            raise JWSError(f"header {name} must be a short string without control characters, not {brief(value)}")
+    if problem:
+        raise JWSError(problem)
     if len(signature) != 64:
         raise JWSError("an Ed25519 signature is 64 bytes")
-    return Parsed(header, payload, (parts[0] + "." + parts[1]).encode("ascii"), signature)
+    return Parsed(dict(header), payload, token[:second].encode("ascii"), signature)
 
 
 def parse_shared(token: object) -> Parsed:

@@ -67,7 +67,7 @@ def _b64(text: str) -> bytes | None:
         raw = binascii.a2b_base64(text, strict_mode=True)
     except (ValueError, TypeError):
         return None
-    return raw if base64.b64encode(raw).decode() == text else None
+    return raw if binascii.b2a_base64(raw, newline=False).decode() == text else None
 
 
 def _signatures(block: str) -> list[tuple[str, bytes]]:
@@ -95,17 +95,18 @@ def _checkpoint(text: str) -> tuple[str, int, bytes]:
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise NoteError("a checkpoint body has three lines first: origin, tree size, root hash")
-    if any(not ext or _CONTROL.search(ext) for ext in lines[3:-1]):
-        raise NoteError("a checkpoint extension line is empty or has control characters")
+    for ext in lines[3:-1]:
+        if not ext or _CONTROL.search(ext):
+            raise NoteError("a checkpoint extension line is empty or has control characters")
     origin, size, root_b64 = lines[:3]
     if not origin or _CONTROL.search(origin):
         raise NoteError("the checkpoint origin is empty or has control characters")
-    if not _SIZE.fullmatch(size) or int(size) >= 2**64:
+    if not _SIZE.fullmatch(size) or (n := int(size)) >= 2**64:
         raise NoteError("the checkpoint tree size is not a decimal number without leading zeros")
     root = _b64(root_b64)
     if root is None or len(root) != 32:
         raise NoteError("the checkpoint root hash is not 32 bytes in base64")
-    return origin, int(size), root
+    return origin, n, root
 
 
 def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:

@@ -234,8 +234,10 @@ def _attestation(entry: dict, subject: dict, insurer_jwks: dict, keyring: dict, 
 
 
 def _amounts(s: dict) -> tuple[bool, str]:
-    ob, off, net = (int(s[k]) for k in ("obligation", "insuranceOffset", "netReserveRequired"))
-    total = sum(int(c["eligibleOffset"]) for c in s["coverage"])
+    ob, off, net = int(s["obligation"]), int(s["insuranceOffset"]), int(s["netReserveRequired"])
+    total = 0
+    for c in s["coverage"]:
+        total += int(c["eligibleOffset"])
     if total != off:
         return False, f"insuranceOffset {off} is not the sum of eligibleOffset ({total})"
     if ob - off != net:

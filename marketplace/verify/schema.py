@@ -212,10 +212,15 @@ def _strict(v, limit: int, pattern: re.Pattern | None = None) -> bool:
 
 
 def _time(v) -> bool:
-    if not (type(v) is str and len(v) <= 40 and RFC3339.fullmatch(v)):
+    return type(v) is str and len(v) <= 40 and _time_ok(v)
+
+
+@lru_cache(maxsize=512)  # a pure function of a short text; every certificate of a period has the same few
+def _time_ok(v: str) -> bool:
+    if not RFC3339.fullmatch(v):
         return False
     try:
-        parse_time(v)
+        _parse_time(v)
     except ValueError:
         return False
     return True
@@ -223,6 +228,8 @@ def _time(v) -> bool:
 
 @lru_cache(maxsize=512)
 def _day_ok(v: str) -> bool:
+    if not _DAY.fullmatch(v):
+        return False
     try:
         date.fromisoformat(v)
     except ValueError:
@@ -231,7 +238,13 @@ def _day_ok(v: str) -> bool:
 
 
 def _day(v) -> bool:
-    return type(v) is str and len(v) == 10 and _DAY.fullmatch(v) is not None and _day_ok(v)
+    return type(v) is str and len(v) == 10 and _day_ok(v)
+
+
+def _texts(v) -> bool:
+    """_strings() holds (conservatively, as _strict): a list of 1 to 20 printable strings of 1 to 2048."""
+    return type(v) is list and 0 < len(v) <= 20 and \
+        all(type(x) is str and 0 < len(x) <= 2048 and x.isprintable() for x in v)
 
 
 def well_formed(cred) -> bool:
@@ -243,8 +256,7 @@ def well_formed(cred) -> bool:
         return False
     g, str_, dict_ = cred.get, str, dict
     ctx, types, st, s = g("@context"), g("type"), g("credentialStatus"), g("credentialSubject")
-    if not (type(ctx) is list and 0 < len(ctx) <= 20 and ctx[0] == V2 and all(_strict(x, 2048) for x in ctx)
-            and type(types) is list and 0 < len(types) <= 20 and all(_strict(x, 2048) for x in types)
+    if not (_texts(ctx) and ctx[0] == V2 and _texts(types)
             and "VerifiableCredential" in types and "ReserveOffsetCertificate" in types
             and _strict(g("id"), 100, _URN_UUID) and _strict(g("issuer"), 2048, URL)
             and _time(g("validFrom")) and _time(g("validUntil"))

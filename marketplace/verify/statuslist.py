@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from ..crypto import bitstring, jws
 from .schema import parse_time
@@ -31,6 +32,12 @@ def _time(value) -> datetime | None:
     return t if t is not None and t.tzinfo else None
 
 
+@lru_cache(maxsize=64)
+def _milliseconds(ttl: int) -> timedelta:
+    """timedelta(milliseconds=ttl), which costs big-integer divisions: a list's ttl is the same every time."""
+    return timedelta(milliseconds=ttl)
+
+
 def staleness(body: dict, subject: dict, now: datetime, fetched_at: datetime | None = None) -> str | None:
     """None while the list is current; otherwise why it is not, in words."""
     if "validUntil" in body:
@@ -48,8 +55,9 @@ def staleness(body: dict, subject: dict, now: datetime, fetched_at: datetime | N
     if signed is None:
         return "it has a ttl but no validFrom to count it from"
     try:
-        fetched = signed if fetched_at is None else max(signed, min(fetched_at, signed + timedelta(milliseconds=ttl)))
-        expires = fetched + timedelta(milliseconds=ttl)
+        life = _milliseconds(ttl)
+        fetched = signed if fetched_at is None else max(signed, min(fetched_at, signed + life))
+        expires = fetched + life
     except OverflowError:
         return None
     if now > expires:
