@@ -110,8 +110,8 @@ class Board:
         finally:
             self.listening = False
             self._failed_at = time.monotonic()
+            self.moved()  # waiters look for themselves now; and before ready: whoever waits on it sees it settled
             ready.set()
-            self.moved()
 
 
 _boards: dict[str, Board] = {}
