@@ -243,8 +243,7 @@ def _day(v) -> bool:
 
 def _texts(v) -> bool:
     """_strings() holds (conservatively, as _strict): a list of 1 to 20 printable strings of 1 to 2048."""
-    return type(v) is list and 0 < len(v) <= 20 and \
-        all(type(x) is str and 0 < len(x) <= 2048 and x.isprintable() for x in v)
+    return type(v) is list and 0 < len(v) <= 20 and all(_strict(x, 2048) for x in v)
 
 
 def well_formed(cred) -> bool:
