@@ -115,12 +115,10 @@ def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
 
     now = utcnow()
     known = _known(size)
-    entries, nodes = [], []
+    nodes = []
     for k, q in enumerate(queued):
         idx = size + k
         h = merkle.leaf_hash(q.data)
-        entries.append({"idx": idx, "kind": q.kind, "data": q.data, "certificate_id": q.certificate_id,
-                        "queued_at": q.queued_at, "created_at": now})
         level, i = 0, idx
         known[(0, idx)] = h
         nodes.append({"level": 0, "idx": idx, "hash": h})
@@ -137,8 +135,10 @@ def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
                                        "idxs": [n["idx"] for n in nodes], "hashes": [n["hash"] for n in nodes],
                                        "root": root, "note": signed, "channel": notices.CHANNEL,
                                        "notice": f"{size} {new_size}"})
-    else:
-        db.session.execute(insert(LogEntry), entries)
+    else:  # SQLite: the queued rows are copied across from Python
+        db.session.execute(insert(LogEntry), [{"idx": size + k, "kind": q.kind, "data": q.data,
+                                               "certificate_id": q.certificate_id, "queued_at": q.queued_at,
+                                               "created_at": now} for k, q in enumerate(queued)])
         db.session.execute(insert(LogNode), nodes)
         db.session.execute(delete(QueuedEntry).where(QueuedEntry.id.in_([q.id for q in queued])))
         db.session.execute(update(LogState).where(LogState.id == 1).values(size=new_size))
