@@ -23,7 +23,7 @@ from ..errors import NotFound, ServiceError
 from ..extensions import db, plain_rows
 from ..keys import service as keys
 from ..policies.models import Policy
-from ..tlog import note, receipts
+from ..tlog import note, receipts, signing
 from ..tlog import service as tlog
 from ..tlog.models import Checkpoint
 from ..urns import INSURER_URN_PREFIX
@@ -163,7 +163,7 @@ def _verifier_key(log_jwk: dict | None) -> str:
     x = log_jwk.get("x") if isinstance(log_jwk, dict) else None
     if not isinstance(x, str):
         return tlog.verifier_key()  # no log key yet: the log's own path (which creates it)
-    origin = tlog.origin()
+    origin = signing.origin()
     return _VERIFIER_KEYS.get_or_compute((origin, x), lambda: note.verifier_key(origin, unb64u(x)))
 
 

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..uow import after_commit, unit_of_work
 from . import notices
 from .models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
+from .signing import sign_checkpoint
 
 log = logging.getLogger("marketplace.tlog")
 
@@ -128,7 +129,7 @@ def integrate_batch(limit: int = BATCH_MAX, wait: bool = True) -> int | None:
             nodes.append({"level": level, "idx": i, "hash": h})
     new_size = size + len(queued)
     root = merkle.mth(0, new_size, lambda level, index: known[(level, index)])
-    signed = _sign(new_size, root)
+    signed = sign_checkpoint(new_size, root)
     if _is_postgres():  # one round trip, not six: under load each one waits for the GIL again
         db.session.execute(_WRITE_PG, {"ids": [q.id for q in queued], "size": size, "new_size": new_size,
                                        "now": now, "levels": [n["level"] for n in nodes],
@@ -165,16 +166,6 @@ WITH moved AS (DELETE FROM tlog_queue WHERE id = ANY(CAST(:ids AS bigint[]))
                     VALUES (:new_size, :root, :note, :now))
 SELECT pg_notify(:channel, :notice)
 """)
-
-
-def _sign(size: int, root: bytes) -> str:
-    """The batch's checkpoint, signed with the log's key."""
-    from ..keys import service as keys
-    from . import note
-    from .signing import _public, log_key, origin
-
-    row = log_key()
-    return note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
 
 
 def integrate() -> dict:

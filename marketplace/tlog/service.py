@@ -10,9 +10,8 @@ from sqlalchemy import select, tuple_
 from ..domain import merkle
 from ..errors import NotFound, Unprocessable
 from ..extensions import db
-from . import note
 from .models import Checkpoint, LogEntry, LogNode, LogState
-from .signing import _public, log_key, origin, verifier_key
+from .signing import sign_checkpoint, verifier_key
 
 MAX_ENTRIES_PAGE = 1000
 
@@ -78,12 +77,8 @@ def checkpoint() -> Checkpoint:
     existing = db.session.get(Checkpoint, n)
     if existing is not None:
         return existing
-    from ..keys import service as keys
-
-    row = log_key()
     r = root(n)
-    signed = note.sign(note.body(origin(), n, r), origin(), keys.signer(row), _public(row))
-    cp = Checkpoint(tree_size=n, root_hash=r, note=signed)
+    cp = Checkpoint(tree_size=n, root_hash=r, note=sign_checkpoint(n, r))
     db.session.add(cp)
     db.session.flush()
     return cp

@@ -32,6 +32,14 @@ def log_key() -> SigningKey:
     return row
 
 
+def sign_checkpoint(size: int, root: bytes) -> str:
+    """The signed note of the tree head (size, root), signed with the log's key."""
+    from ..keys import service as keys
+
+    row = log_key()
+    return note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
+
+
 def _public(row: SigningKey) -> bytes:
     return unb64u(row.public_jwk["x"])
 
