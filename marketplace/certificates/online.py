@@ -129,9 +129,9 @@ def _wanted(subject) -> list[tuple[str, str] | None] | None:
     return wanted
 
 
-def _policies_current(subject, found: dict) -> tuple[bool, str]:
-    """Every coverage entry's policy active at the attested revision, from the policies read with the snapshot."""
-    wanted = _wanted(subject)
+def _policies_current(subject, wanted, found: dict) -> tuple[bool, str]:
+    """Every coverage entry's policy active at the attested revision, from the policies read with the snapshot;
+    `wanted` is _wanted(subject), worked out once for that read."""
     if wanted is None:
         return False, "credentialSubject.coverage is missing"
     problems = []
@@ -258,7 +258,8 @@ def verify_online(token, receipt=None) -> Result:
     # each insurer's own keys only, looked up only for a well-formed coverage list
     wanted = [] if "insurer_attestations" in problems else _insurer_ids(payload)
     cert_id = _cert_id(payload.get("id"))
-    pairs = sorted({w for w in _wanted(payload.get("credentialSubject")) or () if w is not None})
+    entries = _wanted(payload.get("credentialSubject"))  # the core asks policies_current of this same subject
+    pairs = sorted({w for w in entries or () if w is not None})
     now = snapshot(wanted, cert_id, _list_id(payload), pairs)
     ring = now.keyring
     insurers = {INSURER_URN_PREFIX + i: ring.insurers[i] for i in wanted}
@@ -267,6 +268,7 @@ def verify_online(token, receipt=None) -> Result:
         return now.certificate if _cert_id(urn) == cert_id else None
 
     return verify(token, ring.platform, insurers, now.status_list,
-                  online=Online(revocation=revocation, policies_current=lambda s: _policies_current(s, now.policies),
+                  online=Online(revocation=revocation,
+                                policies_current=lambda s: _policies_current(s, entries, now.policies),
                                 log=lambda t, r: _log_check(t, r, ring.log, now.checkpoint), signatures=_SIGNATURES),
                   receipt=receipt, parsed=parsed, problems=problems)
