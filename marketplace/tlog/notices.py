@@ -36,7 +36,7 @@ class Board:
         self.conninfo, self.listen = conninfo, listen
         self.cond = threading.Condition()
         self.waiting: dict[Key, int | None] = {}  # registered key -> its index once a notice names it
-        self.generation = 0  # moves on every batch notice and every attempt to sequence in this process
+        self.generation = 0  # moves on every batch notice, every batch run here, and when the listener stops
         self.listening = False
         self._thread: threading.Thread | None = None
         self._failed_at = 0.0
@@ -72,7 +72,7 @@ class Board:
             self.cond.notify_all()
 
     def moved(self) -> None:
-        """An attempt to sequence in this process ended: let the waiters look again."""
+        """A batch ended in this process, or the listener stopped: let the waiters look again."""
         with self.cond:
             self.generation += 1
             self.cond.notify_all()
