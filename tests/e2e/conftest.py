@@ -1,7 +1,9 @@
 """End-to-end: a real browser (Playwright driving Debian's chromium) against a live server.
 
-Each test module gets its own server: a fresh SQLite database under a temporary instance folder, the
-demo loaded (`marketplace demo`, which writes the demo users), jobs in-process, as `make run` does.
+Each test module gets its own server on its own copy of one instance folder: a SQLite database with the demo
+loaded (`flask db upgrade`, then `marketplace demo`, which writes the demo users), built once per run; jobs
+in-process, as `make run` does. Every module's server listens on the same port, one after another, because
+the demo's certificate names its issuer and its log by the base URL it was issued under.
 Tests find fields and buttons by their labels and accessible names, as people and screen readers do.
 Screenshots go to $E2E_ARTIFACTS (default tests/e2e/artifacts).
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,9 +42,9 @@ def _free_port() -> int:
 class Live:
     """A running server: its base URL, its instance folder, the demo users, and its CLI."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, port: int | None = None):
         self.instance = tmp
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "MARKETPLACE_INSTANCE_PATH": str(tmp), "MARKETPLACE_BASE_URL": self.url,
                     "DATABASE_URL": f"sqlite:///{tmp / 'marketplace.db'}", "SECRET_KEY": "e2e-secret",
@@ -57,9 +60,12 @@ class Live:
         assert out.returncode == 0, f"flask {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
         return out.stdout
 
-    def start(self) -> Live:
+    def prepare(self) -> Live:
         self.cli("db", "upgrade")
         self.cli("marketplace", "demo")
+        return self
+
+    def start(self) -> Live:
         self.log = open(self.instance / "server.log", "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen([*FLASK, "run", "--host", "127.0.0.1", "--port", str(self.port)], cwd=ROOT,
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -99,9 +105,30 @@ class Live:
         return (self.instance / "server.log").read_text()
 
 
+@pytest.fixture(scope="session")
+def demo_instance(tmp_path_factory) -> Live:
+    """The instance folder every module's server copies: migrated, the demo loaded, never served itself."""
+    return Live(tmp_path_factory.mktemp("demo-instance")).prepare()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: past TIME_WAIT
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = Live(tmp_path_factory.mktemp("live")).start()
+def live(tmp_path_factory, demo_instance):
+    folder = tmp_path_factory.mktemp("live")
+    if _port_is_free(demo_instance.port):
+        shutil.copytree(demo_instance.instance, folder, dirs_exist_ok=True)
+        server = Live(folder, demo_instance.port).start()
+    else:  # something else took the port since: this module builds its own instance on another
+        server = Live(folder).prepare().start()
     yield server
     server.stop()
     assert "Traceback" not in server.server_log(), server.server_log()[-4000:]
