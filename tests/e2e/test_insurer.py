@@ -5,7 +5,10 @@ public key. Screenshots: dashboard, policies, attestations, keys, upload report.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+from playwright.sync_api import expect
 
 from marketplace.crypto.keys import KeyPair
 from tests.e2e.conftest import shot, sign_in
@@ -15,14 +18,14 @@ HEADER = "number,insured,currency,limit,deductible,perils,term_start,term_end,ca
 
 def test_tokio_registers_a_policy_for_sakura_sees_the_gap_and_attests_it(page, live):
     sign_in(page, live, "tokio")
-    assert page.url.endswith("/insurer/")
-    assert page.get_by_role("heading", name="Attestation gaps").is_visible()
-    assert page.get_by_text("Exchange crime and custody cover (JPY)").first.is_visible()
+    expect(page).to_have_url(re.compile(r"/insurer/$"))
+    expect(page.get_by_role("heading", name="Attestation gaps")).to_be_visible()
+    expect(page.get_by_text("Exchange crime and custody cover (JPY)").first).to_be_visible()
     shot(page, "insurer-dashboard")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Policies").click()
-    assert page.get_by_role("heading", name="Policies", level=1).is_visible()
-    assert page.get_by_role("link", name="TMC-2026-0001").is_visible()
+    expect(page.get_by_role("heading", name="Policies", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="TMC-2026-0001")).to_be_visible()
     shot(page, "insurer-policies")
 
     page.get_by_role("link", name="Register policy").click()
@@ -38,26 +41,26 @@ def test_tokio_registers_a_policy_for_sakura_sees_the_gap_and_attests_it(page, l
     page.get_by_label("Cancellation notice (days)").fill("90")
     page.get_by_role("button", name="Register policy").click()
     # refused next to the field, with everything else kept
-    assert page.get_by_role("alert").is_visible()
-    assert page.get_by_label("Limit").get_attribute("aria-invalid") == "true"
-    assert page.get_by_label("Policy number").input_value() == "TMC-E2E-1"
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Limit")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Policy number")).to_have_value("TMC-E2E-1")
     page.get_by_label("Limit").fill("1,000,000,000")
     page.get_by_role("button", name="Register policy").click()
 
-    assert page.get_by_role("heading", name="Policy TMC-E2E-1").is_visible()
-    assert page.get_by_text("Policy TMC-E2E-1 is registered").is_visible()
-    assert page.get_by_text("¥1,000,000,000").first.is_visible()
+    expect(page.get_by_role("heading", name="Policy TMC-E2E-1")).to_be_visible()
+    expect(page.get_by_text("Policy TMC-E2E-1 is registered")).to_be_visible()
+    expect(page.get_by_text("¥1,000,000,000").first).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Attestations").click()
-    assert page.get_by_role("cell", name="TMC-E2E-1", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="TMC-E2E-1", exact=True)).to_be_visible()
     shot(page, "insurer-attestations")
     page.get_by_role("button", name="Attest TMC-E2E-1").click()
-    assert page.get_by_text("Revision 1 of policy TMC-E2E-1 is attested").is_visible()
-    assert page.get_by_role("button", name="Attest TMC-E2E-1").count() == 0
-    assert page.get_by_text("Every active policy's current revision is attested.").is_visible()
+    expect(page.get_by_text("Revision 1 of policy TMC-E2E-1 is attested")).to_be_visible()  # the new page, then:
+    expect(page.get_by_role("button", name="Attest TMC-E2E-1")).to_have_count(0)
+    expect(page.get_by_text("Every active policy's current revision is attested.")).to_be_visible()
 
     page.goto("/insurer/")
-    assert page.get_by_text("Every active policy's current revision is attested.").is_visible()
+    expect(page.get_by_text("Every active policy's current revision is attested.")).to_be_visible()
 
 
 def test_bulk_upload_with_a_bad_row_shows_the_per_row_report(page, live):
@@ -74,33 +77,34 @@ def test_bulk_upload_with_a_bad_row_shows_the_per_row_report(page, live):
     page.get_by_label("CSV file").set_input_files({"name": "policies.csv", "mimeType": "text/csv",
                                                     "buffer": ("\r\n".join(rows) + "\r\n").encode()})
     page.get_by_role("button", name="Upload policies").click()
-    assert page.get_by_role("heading", name="Upload report").is_visible()
-    assert page.get_by_text("2 registered, 1 refused.").is_visible()
+    expect(page.get_by_role("heading", name="Upload report")).to_be_visible()
+    expect(page.get_by_text("2 registered, 1 refused.")).to_be_visible()
     report = page.get_by_role("table", name="Each row of the file")
-    assert report.get_by_role("row").nth(1).inner_text().split()[:3] == ["2", "TMC-BULK-1", "Registered"]
-    bad = report.get_by_role("row").nth(2).inner_text()
-    assert "TMC-BULK-2" in bad and "Refused" in bad and "Deductible: must be at least zero and below the limit" in bad
-    assert "Registered" in report.get_by_role("row").nth(3).inner_text()
+    report_rows = report.get_by_role("row")
+    expect(report_rows.nth(1)).to_have_text(re.compile(r"^\s*2\s+TMC-BULK-1\s+Registered(\s|$)"), use_inner_text=True)
+    for part in ("TMC-BULK-2", "Refused", "Deductible: must be at least zero and below the limit"):
+        expect(report_rows.nth(2)).to_contain_text(part, use_inner_text=True)
+    expect(report_rows.nth(3)).to_contain_text("Registered", use_inner_text=True)
     shot(page, "insurer-upload-report")
     with page.expect_download() as got:
         page.get_by_role("button", name="Download the refused rows (CSV)").click()
     lines = Path(got.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0] == HEADER and lines[1].startswith("TMC-BULK-2,") and len(lines) == 2
     page.get_by_role("link", name="TMC-BULK-3").click()
-    assert page.get_by_role("heading", name="Policy TMC-BULK-3").is_visible()
-    assert page.get_by_text("HK$2,500,000.50").first.is_visible()
+    expect(page.get_by_role("heading", name="Policy TMC-BULK-3")).to_be_visible()
+    expect(page.get_by_text("HK$2,500,000.50").first).to_be_visible()
 
 
 def test_register_a_public_key(page, live):
     sign_in(page, live, "tokio")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Signing keys").click()
-    assert page.get_by_text("Custodial (held by the service)").is_visible()
+    expect(page.get_by_text("Custodial (held by the service)")).to_be_visible()
     page.get_by_label("Public JWK").fill("not json")
     page.get_by_role("button", name="Register public key").click()
-    assert page.get_by_label("Public JWK").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_label("Public JWK")).to_have_attribute("aria-invalid", "true")
     key = KeyPair.generate()
     page.get_by_label("Public JWK").fill(json.dumps(key.public_jwk))
     page.get_by_role("button", name="Register public key").click()
-    assert page.get_by_text(f"Your public key is registered: {key.kid}").is_visible()
-    assert page.get_by_text("Registered (your own key)").is_visible()
+    expect(page.get_by_text(f"Your public key is registered: {key.kid}")).to_be_visible()
+    expect(page.get_by_text("Registered (your own key)")).to_be_visible()
     shot(page, "insurer-keys")
