@@ -15,6 +15,65 @@ from marketplace import create_app
 from marketplace.config import normalise_db_url
 
 BACKENDS = ["sqlite", "postgres"]
+_WORKER_DB = pytest.StashKey[tuple]()  # (the run's database URL, this worker's database name)
+_WORKER_SECTIONS = pytest.StashKey[list]()  # terminal summary sections the workers handed over (tests/fuzz)
+
+
+def _worker_number() -> int | None:
+    """Under pytest-xdist (`-n 2`, as `make test` runs), which worker this process is: 0, 1, ..."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else None
+
+
+def pytest_configure(config):
+    """Each xdist worker gets a PostgreSQL database and a Redis database of its own, derived from
+    TEST_DATABASE_URL and TEST_REDIS_URL: tests and the processes they start (which inherit the environment)
+    never share state with the other worker's. Worker N uses the database `<name>_wN` and Redis db `<db> - N`."""
+    n = _worker_number()
+    if n is None:
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from sqlalchemy.engine import make_url
+
+        base = make_url(normalise_db_url(url))
+        mine = base.set(database=f"{base.database}_w{n}")
+        engine = create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
+        engine.dispose()
+        os.environ["TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
+        config.stash[_WORKER_DB] = (base, mine.database)
+    redis = os.environ.get("TEST_REDIS_URL")
+    if redis:
+        head, _, db = redis.rstrip("/").rpartition("/")
+        if not db.isdigit() or int(db) < n:
+            raise pytest.UsageError(f"TEST_REDIS_URL must end in a db number of at least {n} under xdist: {redis}")
+        os.environ["TEST_REDIS_URL"] = f"{head}/{int(db) - n}"
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist, in the controller: the summary sections a worker handed over
+def pytest_testnodedown(node, error):
+    node.config.stash.setdefault(_WORKER_SECTIONS, []).extend(node.workeroutput.get("summary_sections", []))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for title, lines in terminalreporter.config.stash.get(_WORKER_SECTIONS, []):
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config):
+    if _WORKER_DB not in config.stash:
+        return
+    base, name = config.stash[_WORKER_DB]
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
 
 
 def backend_url(name: str, tmp_path_factory) -> str:

@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -164,8 +165,10 @@ def sign_in(page, live: Live, short: str) -> None:
     page.get_by_label("Email").fill(user["email"])
     page.get_by_label("Password").fill(user["password"])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"sign-in as {short} failed: {page.content()[:500]}"
+    try:  # waits for the page the sign-in lands on: the login page is still there until it arrives
+        expect(page).not_to_have_url(re.compile("/login"))
+    except AssertionError:
+        raise AssertionError(f"sign-in as {short} failed: {page.content()[:500]}") from None
 
 
 def shot(page, name: str) -> Path:

@@ -149,16 +149,28 @@ def fuzz_target(request, sqlite_url, tmp_path_factory):
             wipe(app)
 
 
-def pytest_terminal_summary(terminalreporter):
-    if not STATS:
-        return
+def _summary() -> tuple[str, list[str]]:
     mode = f"long, random, seed {SEED}" if LONG else f"short, deterministic, seed {SEED}"
-    terminalreporter.section(f"fuzz: {MAX_EXAMPLES} examples per operation ({mode})")
+    lines = []
     for actor, s in sorted(STATS.items()):
         by_class = Counter(f"{code // 100}xx" for code in s.statuses.elements())
         server_errors = sum(n for code, n in s.statuses.items() if code >= 500)
-        terminalreporter.write_line(
+        lines.append(
             f"{actor:9} {s.requests:6} requests in {s.seconds:5.1f}s  "
             + " ".join(f"{k}:{v}" for k, v in sorted(by_class.items()))
             + f"  server errors: {server_errors}  failures: "
             + (", ".join(f"{k} x{v}" for k, v in s.failures.most_common()) or "none"))
+    return f"fuzz: {MAX_EXAMPLES} examples per operation ({mode})", lines
+
+
+def pytest_sessionfinish(session):
+    if STATS and hasattr(session.config, "workeroutput"):  # an xdist worker: tests/conftest.py prints it
+        session.config.workeroutput.setdefault("summary_sections", []).append(_summary())
+
+
+def pytest_terminal_summary(terminalreporter):
+    if STATS and not hasattr(terminalreporter.config, "workeroutput"):
+        title, lines = _summary()
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
