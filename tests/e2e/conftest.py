@@ -122,14 +122,27 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
+def _serve_a_copy(demo_instance: Live, folder: Path) -> Live | None:
+    """A server on a copy of the demo instance, on the demo's port; None when the port is taken, found before
+    or when the server could not bind it (another process may take a free port at any moment)."""
+    if not _port_is_free(demo_instance.port):
+        return None
+    shutil.copytree(demo_instance.instance, folder, dirs_exist_ok=True)
+    server = Live(folder, demo_instance.port)
+    try:
+        return server.start()
+    except RuntimeError:
+        server.stop()
+        if "Address already in use" in server.server_log():
+            return None
+        raise
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, demo_instance):
-    folder = tmp_path_factory.mktemp("live")
-    if _port_is_free(demo_instance.port):
-        shutil.copytree(demo_instance.instance, folder, dirs_exist_ok=True)
-        server = Live(folder, demo_instance.port).start()
-    else:  # something else took the port since: this module builds its own instance on another
-        server = Live(folder).prepare().start()
+    server = _serve_a_copy(demo_instance, tmp_path_factory.mktemp("live"))
+    if server is None:  # something else took the port since: this module builds its own instance on another
+        server = Live(tmp_path_factory.mktemp("live")).prepare().start()
     yield server
     server.stop()
     assert "Traceback" not in server.server_log(), server.server_log()[-4000:]
