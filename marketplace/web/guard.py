@@ -89,10 +89,10 @@ def _run(fn, args, kwargs) -> Response:
         return problem(422, "Unprocessable content", str(e))
 
 
-def _unit(fn, args, kwargs, record) -> Response:
+def _unit(fn, args, kwargs, record, transaction: bool = True) -> Response:
     """The request's unit of work: keep a success; drop the work of an error answer (its idempotent
     replay is still stored)."""
-    with unit_of_work() as uow:
+    with unit_of_work(transaction) as uow:
         resp = _run(fn, args, kwargs)
         if resp.status_code >= 400:
             uow.reset()
@@ -135,11 +135,16 @@ def acting_as(kind: str) -> Principal:
     return p
 
 
-def public(fn):
-    """A route anyone may call (JWKS, status lists, verify): no token, same errors and unit of work."""
+def public(fn=None, *, transaction: bool = True):
+    """A route anyone may call (JWKS, status lists, verify): no token, same errors and unit of work.
+    `@public(transaction=False)`: a route that changes nothing of its own runs without a transaction
+    (uow.unit_of_work says when that is right)."""
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return _unit(fn, args, kwargs, lambda resp: None)
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return _unit(fn, args, kwargs, lambda resp: None, transaction)
 
-    return _document(wrapper, None)
+        return _document(wrapper, None)
+
+    return decorate(fn) if fn is not None else decorate
