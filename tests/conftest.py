@@ -16,7 +16,7 @@ from marketplace.config import normalise_db_url
 
 BACKENDS = ["sqlite", "postgres"]
 _WORKER_DB = pytest.StashKey[tuple]()  # (the run's database URL, this worker's database name)
-_WORKER_SECTIONS = pytest.StashKey[list]()  # terminal summary sections the workers handed over (tests/fuzz)
+_SECTIONS = pytest.StashKey[list]()  # (title, lines) to print at the end of the run (summary_section)
 
 
 def _worker_number() -> int | None:
@@ -38,11 +38,8 @@ def pytest_configure(config):
 
         base = make_url(normalise_db_url(url))
         mine = base.set(database=f"{base.database}_w{n}")
-        engine = create_engine(base, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
-        engine.dispose()
+        _on_server(base, f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)',
+                   f'CREATE DATABASE "{mine.database}"')
         os.environ["TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
         config.stash[_WORKER_DB] = (base, mine.database)
     redis = os.environ.get("TEST_REDIS_URL")
@@ -53,13 +50,22 @@ def pytest_configure(config):
         os.environ["TEST_REDIS_URL"] = f"{head}/{int(db) - n}"
 
 
+def summary_section(config, title: str, lines: list[str]) -> None:
+    """A section for the end of the run's output (the fuzz tier's figures): printed by pytest_terminal_summary
+    below; an xdist worker hands it to the controller, which prints it."""
+    if hasattr(config, "workeroutput"):
+        config.workeroutput.setdefault("summary_sections", []).append((title, lines))
+    else:
+        config.stash.setdefault(_SECTIONS, []).append((title, lines))
+
+
 @pytest.hookimpl(optionalhook=True)  # xdist, in the controller: the summary sections a worker handed over
 def pytest_testnodedown(node, error):
-    node.config.stash.setdefault(_WORKER_SECTIONS, []).extend(node.workeroutput.get("summary_sections", []))
+    node.config.stash.setdefault(_SECTIONS, []).extend(node.workeroutput.get("summary_sections", []))
 
 
 def pytest_terminal_summary(terminalreporter):
-    for title, lines in terminalreporter.config.stash.get(_WORKER_SECTIONS, []):
+    for title, lines in terminalreporter.config.stash.get(_SECTIONS, []):
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
@@ -69,9 +75,15 @@ def pytest_unconfigure(config):
     if _WORKER_DB not in config.stash:
         return
     base, name = config.stash[_WORKER_DB]
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    _on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _on_server(url, *statements: str) -> None:
+    """Statements that cannot run in a transaction (CREATE and DROP DATABASE), through `url`'s server."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for statement in statements:
+            conn.execute(text(statement))
     engine.dispose()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -11,15 +11,31 @@ from marketplace.extensions import db
 
 
 @contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every statement the app's engine runs inside the block, whitespace collapsed."""
-    seen: list[str] = []
+def _each_statement(record: Callable) -> Iterator[None]:
+    """record(conn, statement) for every statement the app's engine runs inside the block."""
 
     def listen(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
+        record(conn, " ".join(statement.split()))
 
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
-        yield seen
+        yield
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every statement the app's engine runs inside the block, whitespace collapsed."""
+    seen: list[str] = []
+    with _each_statement(lambda conn, statement: seen.append(statement)):
+        yield seen
+
+
+@contextmanager
+def statements_in_autocommit() -> Iterator[list[tuple[str, bool]]]:
+    """(statement, whether the driver's connection was in autocommit) for every statement inside the block."""
+    seen: list[tuple[str, bool]] = []
+    with _each_statement(lambda conn, statement: seen.append(
+            (statement, bool(conn.connection.dbapi_connection.autocommit)))):
+        yield seen

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import make_app, wipe
+from tests.conftest import make_app, summary_section, wipe
 
 # actor -> the demo organization whose token it uses (keys of tests.api.conftest.ORGS)
 ACTORS = {"regulator": "fsa", "exchange": "sakura", "insurer": "tokio"}
@@ -164,13 +164,5 @@ def _summary() -> tuple[str, list[str]]:
 
 
 def pytest_sessionfinish(session):
-    if STATS and hasattr(session.config, "workeroutput"):  # an xdist worker: tests/conftest.py prints it
-        session.config.workeroutput.setdefault("summary_sections", []).append(_summary())
-
-
-def pytest_terminal_summary(terminalreporter):
-    if STATS and not hasattr(terminalreporter.config, "workeroutput"):
-        title, lines = _summary()
-        terminalreporter.section(title)
-        for line in lines:
-            terminalreporter.write_line(line)
+    if STATS:
+        summary_section(session.config, *_summary())
