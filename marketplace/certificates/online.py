@@ -194,7 +194,7 @@ def _log_check(token, receipt, log_jwk, current: _Checkpoint | None) -> tuple[bo
                 raise NotFound("no checkpoint yet")
             leaf = merkle.leaf_hash(token.encode("utf-8"))
             receipt = _receipt(leaf, current)
-        ok, detail, size, root = receipts.check(token, receipt, _verifier_key(log_jwk))
+        ok, detail, size, root = receipts.check(token, receipt, _verifier_key(log_jwk), _SIGNATURES)
         if not ok:
             return ok, detail
         if not given:  # proven against the current tree: remember the proof for the next request
@@ -242,8 +242,9 @@ def _insurer_ids(payload: dict) -> list[str]:
     return out
 
 
-# Signature checks of the shared documents (status lists, attestations), by key and signed bytes: a pure
-# function of what is read, so never stale. A certificate's own signature and the checkpoint's are always checked.
+# Signature checks of the documents many certificates share (status lists, attestations, the log's checkpoint,
+# the same for every certificate until the next batch), by key and signed bytes: a pure function of what is
+# read, so never stale. A certificate's own signature is always checked.
 _SIGNATURES = LRU(4096)
 
 

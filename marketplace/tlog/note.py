@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 
 from ..crypto.b64 import b64u
-from ..crypto.keys import KeyPair, verify_signature
+from ..crypto.keys import KeyPair, verify_signature_memo
 
 DASH = "\u2014"
 MAX_SIGNATURES = 100  # as Go's golang.org/x/mod/sumdb/note
@@ -109,9 +109,10 @@ def _checkpoint(text: str) -> tuple[str, int, bytes]:
     return origin, n, root
 
 
-def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
+def open_note(note: str, vkey: str, memo=None) -> tuple[str, int, bytes]:
     """Verify a signed checkpoint with a verifier key; return (origin, size, root). Signatures by other
-    keys are ignored, but every signature line must be well-formed."""
+    keys are ignored, but every signature line must be well-formed. `memo` (see verify_signature_memo)
+    remembers the signature check: every certificate verified until the next batch shares one checkpoint."""
     if not isinstance(vkey, str):
         raise NoteError("malformed verifier key")
     name, kid, jwk = _verifier(vkey)
@@ -121,6 +122,6 @@ def open_note(note: str, vkey: str) -> tuple[str, int, bytes]:
     text += "\n"
     checkpoint = _checkpoint(text)
     for signer, blob in _signatures(block):
-        if signer == name and blob[:4] == kid and verify_signature(jwk, blob[4:], text.encode()):
+        if signer == name and blob[:4] == kid and verify_signature_memo(jwk, blob[4:], text.encode(), memo):
             return checkpoint
     raise NoteError("no valid signature by the log key")

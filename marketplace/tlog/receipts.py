@@ -43,8 +43,9 @@ def _proof(receipt: dict) -> list[bytes]:
     return out
 
 
-def check(token: str, receipt: object, vkey: object) -> tuple[bool, str, int, bytes]:
-    """(ok, detail, tree size, root) for the certificate JWS `token` against `receipt`."""
+def check(token: str, receipt: object, vkey: object, memo=None) -> tuple[bool, str, int, bytes]:
+    """(ok, detail, tree size, root) for the certificate JWS `token` against `receipt`; `memo` remembers the
+    checkpoint's signature check (note.open_note)."""
     if not isinstance(receipt, dict) or not isinstance(vkey, str):
         return False, "no log receipt and log key to check inclusion", 0, b""
     try:
@@ -53,7 +54,7 @@ def check(token: str, receipt: object, vkey: object) -> tuple[bool, str, int, by
             raise _Malformed(f"checkpoint must be a signed note of at most {MAX_NOTE} characters")
         index, claimed, proof = _count(receipt, "leafIndex"), _count(receipt, "treeSize"), _proof(receipt)
         leaf = merkle.leaf_hash(token.encode("utf-8"))
-        origin, size, root = open_note(note, vkey[:MAX_NOTE])
+        origin, size, root = open_note(note, vkey[:MAX_NOTE], memo)
     except _Malformed as e:
         return False, f"the receipt is malformed: {e}", 0, b""
     except NoteError as e:

@@ -98,3 +98,26 @@ def test_a_note_ends_with_a_newline_and_has_a_signature():
         note.open_note(GOOD.rstrip("\n"), VKEY)
     with pytest.raises(note.NoteError, match="signature"):
         note.open_note(note.body(ORIGIN, 7, ROOT) + "\n", VKEY)
+
+
+def test_a_remembered_signature_check_answers_as_a_fresh_one():
+    """open_note's memo (online verification shares it across requests) is keyed by the signed bytes: a note
+    with another body, or the same body under another signature, is checked afresh, and a refused note stays
+    refused however often it comes."""
+    class Memo(dict):
+        def put(self, key, value):
+            self[key] = value
+            return value
+
+    memo = Memo()
+    for _ in range(2):
+        assert note.open_note(GOOD, VKEY, memo) == (ORIGIN, 7, ROOT)
+    assert len(memo) == 1 and next(iter(memo.values())) is True
+    body, _, block = GOOD.partition("\n\n")
+    forged_body = body.replace("\n7\n", "\n8\n") + "\n\n" + block  # the signature of size 7 under size 8
+    other_key = note.sign(note.body(ORIGIN, 7, ROOT), ORIGIN, KeyPair.generate(), PUBLIC)  # right key id, wrong key
+    for bad in (forged_body, other_key):
+        for _ in range(2):
+            with pytest.raises(note.NoteError, match="no valid signature"):
+                note.open_note(bad, VKEY, memo)
+    assert sorted(memo.values()) == [False, False, True]
