@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 
 from ..errors import Forbidden
 from ..extensions import db
-from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
 from ..web.guard import acting_as, principal, requires
@@ -15,6 +14,7 @@ from . import (
     service,
 )
 from .models import Allocation
+from .report import offset_report
 from .schemas import AllocationList, AllocationOut, AttachIn, OffsetOut
 
 bp = Blueprint("allocations", __name__, url_prefix="/api/v1/obligations", description="Cover attached to obligations")
@@ -67,8 +67,7 @@ def detach(obligation_id, allocation_id):
 def offset(obligation_id):
     """The eligibility report: per allocation every named check, the eligible amount with its arithmetic
     (deductible share, haircut, FX rate and its source), the caps applied, total offset and net cash reserve."""
-    ob = get_visible(ObligationRecord, obligation_id, "obligation")
-    report, rs = obligations.offset_for(ob)
+    ob, report, rs = offset_report(obligation_id)
     doc = report.as_dict()
     doc["obligation"] = {"id": ob.id, "period": ob.period, "revision": ob.revision, **report.obligation.as_dict()}
     doc["ruleset"] = rs.ref

@@ -133,36 +133,45 @@ def _chunks(ids: list[str]):
 _STATEMENTS: dict = {}
 
 
+def allocation_rows(where):
+    """The live allocations matching `where` (a clause on Allocation) with their policy, its insurer, whether the
+    policy's revision is attested and the obligation's exchange: what domain_of reads."""
+    from ..attestations.models import Attestation
+
+    insurer, insured = aliased(Organization), aliased(Organization)
+    attested = (select(Attestation.id).where(Attestation.policy_id == Policy.id,
+                                             Attestation.revision == Policy.revision).exists())
+    return (select(Allocation.id, Allocation.obligation_id, Allocation.amount, Allocation.currency,
+                   Policy.id.label("policy_id"), Policy.number, Policy.insurer_id, Policy.insured_id,
+                   Policy.limit_amount, Policy.deductible, Policy.currency.label("policy_currency"),
+                   Policy.perils, Policy.territories, Policy.term_start, Policy.term_end,
+                   Policy.cancellation_notice_days, Policy.status, attested.label("attested"),
+                   insurer.name.label("insurer_name"), insurer.group_name.label("insurer_group"),
+                   Exchange.org_id.label("exchange_found"), Exchange.regulator_id,
+                   insured.group_name.label("insured_group"))
+            .select_from(Allocation)
+            .join(Policy, Policy.id == Allocation.policy_id)
+            .join(insurer, insurer.id == Policy.insurer_id)
+            .join(ObligationRecord, ObligationRecord.id == Allocation.obligation_id)
+            .outerjoin(Exchange, Exchange.org_id == ObligationRecord.exchange_id)
+            .outerjoin(insured, insured.id == Exchange.org_id)
+            .where(where, Allocation.status == "live"))
+
+
+def approval_rows(where):
+    """The approvals (every regulator's) matching `where` (a clause on InsurerApproval): what domain_of reads."""
+    return (select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
+                   InsurerApproval.rating, Organization.jurisdiction)
+            .join(Organization, Organization.id == InsurerApproval.regulator_id)
+            .where(where))
+
+
 def _statements(postgres: bool):
     """allocations_many's two statements, built once (building a select of this size costs more than running it):
-    the live allocations of obligations `ids` with their policy, its insurer, whether the policy's revision is
-    attested and the obligation's exchange; the approvals (every regulator's) of insurers `ids`."""
+    the live allocations of obligations `ids`; the approvals of insurers `ids`."""
     if postgres not in _STATEMENTS:
-        from ..attestations.models import Attestation
-
-        insurer, insured = aliased(Organization), aliased(Organization)
-        attested = (select(Attestation.id).where(Attestation.policy_id == Policy.id,
-                                                 Attestation.revision == Policy.revision).exists())
-        allocs = (select(Allocation.id, Allocation.obligation_id, Allocation.amount, Allocation.currency,
-                         Policy.id.label("policy_id"), Policy.number, Policy.insurer_id, Policy.insured_id,
-                         Policy.limit_amount, Policy.deductible, Policy.currency.label("policy_currency"),
-                         Policy.perils, Policy.territories, Policy.term_start, Policy.term_end,
-                         Policy.cancellation_notice_days, Policy.status, attested.label("attested"),
-                         insurer.name.label("insurer_name"), insurer.group_name.label("insurer_group"),
-                         Exchange.org_id.label("exchange_found"), Exchange.regulator_id,
-                         insured.group_name.label("insured_group"))
-                  .select_from(Allocation)
-                  .join(Policy, Policy.id == Allocation.policy_id)
-                  .join(insurer, insurer.id == Policy.insurer_id)
-                  .join(ObligationRecord, ObligationRecord.id == Allocation.obligation_id)
-                  .outerjoin(Exchange, Exchange.org_id == ObligationRecord.exchange_id)
-                  .outerjoin(insured, insured.id == Exchange.org_id)
-                  .where(one_of(Allocation.obligation_id, "ids", postgres), Allocation.status == "live"))
-        approvals = (select(InsurerApproval.insurer_id, InsurerApproval.regulator_id, InsurerApproval.status,
-                            InsurerApproval.rating, Organization.jurisdiction)
-                     .join(Organization, Organization.id == InsurerApproval.regulator_id)
-                     .where(one_of(InsurerApproval.insurer_id, "ids", postgres)))
-        _STATEMENTS[postgres] = (allocs, approvals)
+        _STATEMENTS[postgres] = (allocation_rows(one_of(Allocation.obligation_id, "ids", postgres)),
+                                 approval_rows(one_of(InsurerApproval.insurer_id, "ids", postgres)))
     return _STATEMENTS[postgres]
 
 
@@ -173,21 +182,27 @@ def allocations_many(rows: list[ObligationRecord]) -> dict[str, list[cover.Alloc
     market): the live allocations joined with their policy, its insurer, whether the policy's revision is
     attested and the obligation's exchange; then the approvals of the insurers met. One obligation's
     (`domain_allocations`) is the same read. Eligibility stays in `domain.offset`."""
-    out: dict[str, list[cover.Allocation]] = {r.id: [] for r in rows}
     if not rows:
-        return out
+        return {}
     allocs_stmt, approvals_stmt = _statements(db.session.get_bind().dialect.name == "postgresql")
     allocs = []  # plain rows, not ORM objects: thousands of them, read once
     for ids in _chunks([r.id for r in rows]):
         allocs += db.session.execute(allocs_stmt, {"ids": ids}).all()
-    if not allocs:
-        return out
-    approved_in, ratings = {}, {}
+    approvals = []
     for ids in _chunks(sorted({a.insurer_id for a in allocs})):
-        for insurer_id, regulator, status, rating, jurisdiction in db.session.execute(approvals_stmt, {"ids": ids}):
-            ratings[(regulator, insurer_id)] = rating
-            if status == "approved" and jurisdiction:
-                approved_in.setdefault(insurer_id, set()).add(jurisdiction)
+        approvals += db.session.execute(approvals_stmt, {"ids": ids}).all()
+    return domain_of([r.id for r in rows], allocs, approvals)
+
+
+def domain_of(obligation_ids, allocs, approvals) -> dict[str, list[cover.Allocation]]:
+    """{obligation id: its allocations as domain objects, in allocation id order} from allocation_rows and the
+    approval_rows of their insurers (rows with those columns' names, however they were read)."""
+    out: dict[str, list[cover.Allocation]] = {i: [] for i in obligation_ids}
+    approved_in, ratings = {}, {}
+    for insurer_id, regulator, status, rating, jurisdiction in approvals:
+        ratings[(regulator, insurer_id)] = rating
+        if status == "approved" and jurisdiction:
+            approved_in.setdefault(insurer_id, set()).add(jurisdiction)
     for a in sorted(allocs, key=lambda a: a.id):
         found = a.exchange_found is not None
         rating = ratings.get((a.regulator_id, a.insurer_id)) if found else None

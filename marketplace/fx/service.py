@@ -24,16 +24,27 @@ def record(rate: FxRate) -> FxRateRecord:
 
 
 _RATES = select(FxRateRecord.base, FxRateRecord.quote, FxRateRecord.rate, FxRateRecord.as_of, FxRateRecord.source)
-_SAME_PAIR = aliased(FxRateRecord)
-# per pair, the rows of its latest date on or before :on (every source of that date: pick_rate breaks ties by source)
-_LATEST = _RATES.where(FxRateRecord.as_of == select(func.max(_SAME_PAIR.as_of))
-                       .where(_SAME_PAIR.base == FxRateRecord.base, _SAME_PAIR.quote == FxRateRecord.quote,
-                              _SAME_PAIR.as_of <= bindparam("on", type_=Date)).scalar_subquery())
+
+
+def latest_on(on):
+    """Per pair, the rows of its latest date on or before `on` (a SQL date expression), every source of that date
+    (pick_rate breaks ties by source): the columns rate_of takes."""
+    same_pair = aliased(FxRateRecord)
+    return _RATES.where(FxRateRecord.as_of == select(func.max(same_pair.as_of))
+                        .where(same_pair.base == FxRateRecord.base, same_pair.quote == FxRateRecord.quote,
+                               same_pair.as_of <= on).scalar_subquery())
+
+
+_LATEST = latest_on(bindparam("on", type_=Date))
+
+
+def rate_of(base: str, quote: str, rate: str, as_of: date | str, source: str) -> FxRate:
+    """A row of latest_on as a domain rate; `as_of` may be ISO text (rows read back as JSON)."""
+    return FxRate(base, quote, Decimal(rate), as_of if isinstance(as_of, date) else date.fromisoformat(as_of), source)
 
 
 def rates(on_or_before: date) -> list[FxRate]:
     """The reference rates domain.fx.pick_rate can choose on `on_or_before`, as plain rows: for each pair, those
     of its latest date on or before it (every offset report reads them, so the answer stays as small as the
     number of pairs however many days of rates are kept)."""
-    return [FxRate(r.base, r.quote, Decimal(r.rate), r.as_of, r.source)
-            for r in db.session.execute(_LATEST, {"on": on_or_before})]
+    return [rate_of(*r) for r in db.session.execute(_LATEST, {"on": on_or_before})]
