@@ -68,12 +68,10 @@ def after_commit(fn: Callable, *args, **kwargs) -> None:
         uow.after_commit(fn, *args, **kwargs)
 
 
-def outside_a_transaction() -> None:
+def _outside_a_transaction() -> None:
     """On PostgreSQL, run this unit's statements in autocommit: no BEGIN and no COMMIT, two round trips of the
     three a one-statement read costs (verification: about a sixth of its time in process). Each statement then
-    sees a snapshot of its own, as under READ COMMITTED in a transaction, so what must agree is read in one
-    statement. Called before anything else of the request reads (web.guard authenticates after it). SQLite keeps its
-    transaction."""
+    sees a snapshot of its own, so what must agree is read in one statement. SQLite keeps its transaction."""
     session = db.session()
     if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # reset when pooled again
@@ -88,7 +86,7 @@ def unit_of_work(transaction: bool = True) -> Iterator[UnitOfWork]:
     uow = UnitOfWork()
     g.uow = uow
     if not transaction:
-        outside_a_transaction()
+        _outside_a_transaction()
     try:
         yield uow
         uow.commit()

@@ -62,7 +62,7 @@ def detach(obligation_id, allocation_id):
 
 
 @bp.route("/<obligation_id>/offset", methods=["GET"])
-@requires("obligations:read", transaction=False)  # a read: the token, then the report in one statement
+@requires("obligations:read")
 @bp.response(200, OffsetOut)
 def offset(obligation_id):
     """The eligibility report: per allocation every named check, the eligible amount with its arithmetic

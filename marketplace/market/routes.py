@@ -59,7 +59,7 @@ def create_offering(data):
 
 
 @bp.route("/offerings", methods=["GET"])
-@requires("market:read", transaction=False)  # a read: the standings with the market's version, then the page
+@requires("market:read")
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, SearchPage)
 def search_offerings(q):

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from ..domain.errors import DomainError
 from ..errors import ServiceError
 from ..extensions import db
-from ..uow import outside_a_transaction, unit_of_work
+from ..uow import unit_of_work
 from . import idempotency
 from .problems import from_exception, problem
 
@@ -109,19 +109,15 @@ def _document(wrapper, scope: str | None):
     return wrapper
 
 
-def requires(scope: str, *, transaction: bool = True):
-    """A route for bearers of `scope`. `transaction=False`: a read that changes nothing runs, from the token check
-    on, without a transaction (uow.unit_of_work says when that is right)."""
+def requires(scope: str):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            if not transaction:
-                outside_a_transaction()
             denied = _authenticate(scope)
             if denied is not None:
                 return denied
             return idempotency.guarded(g.principal.client_id,
-                                       lambda record: _unit(fn, args, kwargs, record, transaction))
+                                       lambda record: _unit(fn, args, kwargs, record))
 
         return _document(wrapper, scope)
 

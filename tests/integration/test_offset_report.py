@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from flask import g
 from sqlalchemy import select, update
 
@@ -23,7 +22,7 @@ from marketplace.policies.models import Policy
 from marketplace.registry.models import Exchange, Organization
 from marketplace.web.guard import Principal
 from tests.bearer import bearer_headers
-from tests.sql_statements import statements, statements_in_autocommit
+from tests.sql_statements import statements
 
 
 def as_(org: Organization) -> Principal:
@@ -98,27 +97,3 @@ def test_the_route_reads_the_token_and_then_one_statement(demo):
         r = client.get(f"/api/v1/obligations/{ob_id}/offset", headers=headers)
     assert r.status_code == 200 and len(r.json["allocations"]) == 3, r.json
     assert len(seen) == 2 and "oauth_tokens" in seen[0] and "allocations" in seen[1], seen
-
-
-def test_the_report_and_the_offerings_search_read_without_a_transaction_on_postgresql(demo):
-    """Both are reads (requires(..., transaction=False)): from the token check on, every statement runs in
-    autocommit on PostgreSQL, with no BEGIN and COMMIT round trips (SQLite keeps its transaction)."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("units without a transaction are PostgreSQL's (SQLite keeps its transaction)")
-    sakura = db.session.scalar(select(Organization).filter_by(name="Sakura Digital Exchange"))
-    ob_id = db.session.scalar(select(ObligationRecord.id).filter_by(exchange_id=sakura.id).limit(1))
-    headers = bearer_headers(demo, sakura, ["obligations:read", "market:read"])
-    client = demo.test_client()
-    for path in (f"/api/v1/obligations/{ob_id}/offset", "/api/v1/offerings"):
-        db.session.remove()
-        with statements_in_autocommit() as seen:
-            r = client.get(path, headers=headers)
-        assert r.status_code == 200, r.json
-        assert seen and all(autocommit for _, autocommit in seen), seen
-    with statements_in_autocommit() as seen:  # an id that is not visible: the same 404, in autocommit too
-        r = client.get("/api/v1/obligations/nope/offset", headers=headers)
-    assert r.status_code == 404 and all(autocommit for _, autocommit in seen)
-    db.session.remove()
-    with statements_in_autocommit() as seen:  # the next ordinary request runs in a transaction again
-        assert client.get(f"/api/v1/obligations/{ob_id}", headers=headers).status_code == 200
-    assert seen and not any(autocommit for _, autocommit in seen), seen
