@@ -1,9 +1,10 @@
-"""Path parameters the database can take, else 422 naming the parameter.
+"""Path parameters the database can take.
 
 Werkzeug's `int` converter takes any Unicode digits and any size, and an oversized number then
-overflows the database driver; its default (string) converter takes a NUL, which PostgreSQL refuses
-in any text. Our URL rules hand each converter its variable's name, so the refusal can say which
-parameter was bad, like a query parameter's would.
+overflows the database driver: ours answers 422 naming the parameter (our URL rules hand each
+converter its variable's name, so the refusal can say which parameter was bad, like a query
+parameter's would). Its default (string) converter takes a NUL, which PostgreSQL refuses in any
+text: ours matches no segment with one, so such a path is a 404, as for an id that names nothing.
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ class BoundedInteger(IntegerConverter):
 
 
 class Text(UnicodeConverter):
-    """A path segment (an id, a name): any text but a NUL, which no stored text can hold (PostgreSQL refuses it)."""
-    variable = "id"
+    """A path segment (an id, a name): any text but a NUL, which no stored text can hold (PostgreSQL refuses
+    it). A segment with one matches no route: 404, as for any id that names nothing."""
 
-    def to_python(self, value: str) -> str:
-        if "\x00" in value:
-            raise BadPathParameter(self.variable, "must not contain a NUL character")
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)  # sets the instance's regex ([^/] with the rule's lengths)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]", 1)
 
 
 class NamedConverterRule(Rule):
