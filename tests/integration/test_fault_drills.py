@@ -228,8 +228,9 @@ def test_redis_stopped_during_a_cancel(drill):
 
         d.redis.start()
         back = time.monotonic()
-        got = wait_for(lambda: revoked_bodies(rx, "/fsa", secret).get(cert_id), "certificate.revoked at the receiver",
-                       90, 0.02)
+        # the receiver lists a request before it records when it answered it: wait for both
+        got = wait_for(lambda: (b := revoked_bodies(rx, "/fsa", secret).get(cert_id)) and b[0][0] in rx.received_at
+                       and b, "certificate.revoked at the receiver", 90, 0.02)
         arrived = rx.received_at[got[0][0]]
         print(f"\n[drill 1] Redis down {back - stopped:.1f} s; recovery (Redis back -> certificate.revoked received): "
               f"{arrived - back:.2f} s")
