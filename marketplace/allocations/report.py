@@ -3,7 +3,7 @@
 The statement carries what obligations.offset_for reads in four: the obligation as the caller may see it, its live
 allocations with their policies and insurers (allocation_rows), the approvals of those insurers (approval_rows) and
 the reference rates of its period's start (fx.latest_on), the last three as JSON columns (db.lists.json_rows). The
-arithmetic is the same: evaluate_offset over the same domain objects, built by the same domain_of.
+arithmetic is the same: obligations.offset_of over the same domain objects, built by the same domain_of.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import date
 from sqlalchemy import String, bindparam, select
 
 from ..db.lists import by_dialect, json_rows, rows_in_order
-from ..domain.offset import evaluate_offset
 from ..errors import NotFound
 from ..extensions import db, plain_rows
 from ..fx import service as fx
@@ -23,7 +22,6 @@ from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
 from ..policies.models import Policy
 from ..registry.models import InsurerApproval
-from ..rulesets import service as rulesets
 from ..tenancy import statement_for_kind, where
 from .models import Allocation
 from .service import allocation_rows, approval_rows, domain_of
@@ -62,8 +60,6 @@ def offset_report(obligation_id: str):
     row = plain_rows(stmt, {"obligation_id": obligation_id, **params}).first() if obligation_id else None
     if row is None:
         raise NotFound(f"no obligation {obligation_id}")
-    rs = rulesets.get(row.ruleset_id, row.ruleset_version, row.ruleset_digest)
     allocations = domain_of([row.id], [_allocation(a) for a in rows_in_order(row.allocations)],
                             rows_in_order(row.approvals))[row.id]
-    rates = [fx.rate_of(*r) for r in rows_in_order(row.rates)]
-    return row, evaluate_offset(obligations.to_domain(row, rs.jurisdiction), allocations, rates, rs), rs
+    return row, *obligations.offset_of(row, allocations, [fx.rate_of(*r) for r in rows_in_order(row.rates)])

@@ -102,12 +102,18 @@ ON_RECOMPUTE: list = []
 
 def offset_for(row: ObligationRecord):
     """The offset report of a stored obligation under the rule-set it was computed with."""
-    from ..domain.offset import evaluate_offset
     from ..fx import service as fx
 
+    return offset_of(row, [a for source in ALLOCATION_SOURCES for a in source(row)], fx.rates(row.period_start))
+
+
+def offset_of(row, allocations: list, rates: list):
+    """(offset report, rule-set) of an obligation row (ObligationRecord's columns) from its allocations and reference
+    rates, however they were read (offset_for; allocations.report reads all of it in one statement)."""
+    from ..domain.offset import evaluate_offset
+
     rs = rulesets.get(row.ruleset_id, row.ruleset_version, row.ruleset_digest)
-    allocations = [a for source in ALLOCATION_SOURCES for a in source(row)]
-    return evaluate_offset(to_domain(row, rs.jurisdiction), allocations, fx.rates(row.period_start), rs), rs
+    return evaluate_offset(to_domain(row, rs.jurisdiction), allocations, rates, rs), rs
 
 
 def what_if(row: ObligationRecord, target: Money, rating: str | None, currency: str | None) -> dict:
