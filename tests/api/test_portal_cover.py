@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import func, select
 
@@ -276,8 +276,11 @@ def test_regulator_filters_and_jurisdictions(portal, world):
     assert sakura_cert in by_exchange and "Certificates found: 2" in by_exchange
     assert listed(fsa.get("/certificates/?status=revoked")) == {superseded}
     assert listed(fsa.get(f"/certificates/?status=valid&period=2027-Q1&exchange={sakura_id}")) == {sakura_cert}
-    today = date.today()
-    issued_today = text_of(fsa.get(f"/certificates/?issued_from={today}&issued_to={today}"))
+    # the days (UTC) the two were issued, from their rows: date.today() moves on if the test runs across midnight
+    days = sorted({v.astimezone(UTC).date() for v in db.session.scalars(
+        select(Certificate.valid_from).where(Certificate.id.in_([sakura_cert, superseded])))})
+    today = days[-1]
+    issued_today = text_of(fsa.get(f"/certificates/?issued_from={days[0]}&issued_to={today}"))
     assert "Certificates found: 2" in issued_today
     tomorrow = today + timedelta(days=1)
     assert "Certificates found: 0" in text_of(fsa.get(f"/certificates/?issued_from={tomorrow}"))
