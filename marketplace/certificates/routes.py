@@ -58,10 +58,13 @@ def issue_certificate(data):
     if ob.exchange_id != me.org_id:
         raise NotFound(f"no obligation {data['obligation']}")
     cert = service.issue(ob, principal().actor)
+    # The answer shows the certificate as this request wrote it: without this, each commit below would
+    # expire it and dumping it would read it back twice (what is committed is exactly what was written).
+    db.session().expire_on_commit = False
     # Commit the issuance (and its queued log entry) now, then wait for the batch: the sequencer's work is a
     # unit of its own, and nothing after this commit may turn the answer into a failure.
     uow.current().commit()
-    sequencer.await_certificate(cert.id)
+    service.known_log_index(cert, sequencer.await_certificate(cert.id))
     return cert
 
 

@@ -191,8 +191,20 @@ def _mark_revoked(cert: Certificate, reason: str, exchange: Exchange | None) -> 
     return True
 
 
+_LOG_INDEX = "_known_log_index"  # an instance attribute only, never a column
+
+
+def known_log_index(cert: Certificate, index: int | None) -> None:
+    """Remember where the log integrated this certificate's issuance (the issuing request learnt it from the
+    batch), so receipt_for need not look it up again."""
+    if index is not None:
+        setattr(cert, _LOG_INDEX, index)
+
+
 def receipt_for(cert: Certificate) -> dict | None:
-    idx = tlog.issuance_index(cert.id)
+    idx = getattr(cert, _LOG_INDEX, None)
+    if idx is None:
+        idx = tlog.issuance_index(cert.id)
     return tlog.receipt(idx) if idx is not None else None
 
 
