@@ -45,8 +45,9 @@ def _claim(delivery_id: str) -> Delivery | None:
 
 
 def run_one(d: Delivery) -> bool:
-    """Run one claimed delivery inside the caller's transaction; True when it succeeded."""
-    d.attempts += 1
+    """Run one claimed delivery inside the caller's transaction; True when it succeeded. The attempt is counted
+    with its outcome, in one UPDATE: counted before, it would be flushed on its own when the savepoint begins
+    (both commit or neither, in the caller's transaction)."""
     event = from_row(d.event.kind, d.event.payload)
     try:
         if event is None:
@@ -54,6 +55,7 @@ def run_one(d: Delivery) -> bool:
         with db.session.begin_nested():
             subscriber(d.subscriber)(event, d.event)
     except Exception as e:  # a subscriber's failure is recorded on its own delivery, nothing more
+        d.attempts += 1
         d.last_error = f"{e.__class__.__name__}: {e}"[:2000]
         if d.attempts >= MAX_ATTEMPTS or event is None:
             d.status = "failed"
@@ -61,6 +63,7 @@ def run_one(d: Delivery) -> bool:
         log.warning("delivery %s (%s -> %s) failed, attempt %d: %s", d.id, d.event.kind, d.subscriber,
                     d.attempts, d.last_error)
         return False
+    d.attempts += 1
     d.status, d.done_at, d.last_error = "done", utcnow(), None
     return True
 
