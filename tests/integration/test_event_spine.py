@@ -86,6 +86,87 @@ def test_a_failing_subscriber_is_retried_alone_with_backoff(demo, monkeypatch):
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20] and backoff(40) == timedelta(hours=2)
 
 
+def _pending_webhooks(n: int) -> list[str]:
+    """n due deliveries to a subscriber that records each run (SUBSCRIBERS["webhooks"] is patched to it)."""
+    db.session.execute(Delivery.__table__.update().values(status="done"))
+    ids = []
+    for k in range(n):
+        payload = {"policy_id": f"p{k}", "number": f"N-{k}", "insurer_id": "i", "exchange_id": "x",
+                   "jurisdiction": "JP", "limit": {"amount": "1", "currency": "JPY"}, "term_start": "2027-01-01",
+                   "term_end": "2027-12-31"}
+        ev = Event(kind="policy.bound", subject_id=f"p{k}", audience=[], payload=payload, actor="t")
+        db.session.add(ev)
+        db.session.flush()
+        d = Delivery(event_id=ev.id, subscriber="webhooks")
+        db.session.add(d)
+        db.session.flush()
+        ids.append(d.id)
+    db.session.commit()
+    return ids
+
+
+RUNS: list[str] = []
+
+
+def record_run(ev, row):
+    RUNS.append(row.subject_id)
+
+
+def test_deliveries_are_claimed_and_committed_in_batches(demo, monkeypatch):
+    """A relay run claims a batch of deliveries in one statement and commits them together, each subscriber
+    still in a savepoint of its own (a failing one is rolled back alone: see the test above)."""
+    monkeypatch.setitem(handlers.SUBSCRIBERS, "webhooks", f"{__name__}.record_run")
+    monkeypatch.setattr("marketplace.events.relay.BATCH", 4)
+    RUNS.clear()
+    ids = _pending_webhooks(10)
+    with statements() as seen:
+        assert relay() == {"done": 10, "failed": 0}
+    assert sorted(RUNS) == sorted(f"p{k}" for k in range(10))  # each once
+    assert all((d.status, d.attempts) == ("done", 1) for d in deliveries() if d.id in ids)
+    claims = [s for s in seen if s.startswith("SELECT event_deliveries.") and "event_deliveries.id IN" in s]
+    assert len(claims) == 3, claims  # 4 + 4 + 2
+    assert len([s for s in seen if s.startswith("UPDATE event_deliveries")]) == 10
+
+
+def test_a_batch_whose_commit_fails_runs_again_one_by_one(demo, monkeypatch, caplog):
+    """Nothing of a batch whose commit failed holds: each of its deliveries runs again in a unit of its own."""
+    from marketplace import uow
+
+    monkeypatch.setitem(handlers.SUBSCRIBERS, "webhooks", f"{__name__}.record_run")
+    RUNS.clear()
+    ids = _pending_webhooks(3)
+    real_commit, failures = uow.UnitOfWork.commit, []
+
+    def commit_once_failing(self):
+        if not failures:
+            failures.append(1)
+            raise ConnectionError("the database went away at commit")
+        real_commit(self)
+
+    monkeypatch.setattr(uow.UnitOfWork, "commit", commit_once_failing)
+    assert relay() == {"done": 3, "failed": 0}
+    assert sorted(RUNS) == ["p0", "p0", "p1", "p1", "p2", "p2"]  # the failed batch's runs left nothing behind
+    assert all((d.status, d.attempts) == ("done", 1) for d in deliveries() if d.id in ids)
+    assert "running them one by one" in caplog.text
+
+
+def test_a_stored_payload_that_no_longer_fits_its_kind_fails_alone(demo, monkeypatch):
+    """An event whose stored payload lacks a field its kind now needs (written by an older version, say) fails
+    its own delivery, as an unknown kind does; it used to stop the whole relay run, every run, from there."""
+    monkeypatch.setitem(handlers.SUBSCRIBERS, "webhooks", f"{__name__}.record_run")
+    RUNS.clear()
+    ids = _pending_webhooks(2)
+    bad = Event(kind="policy.bound", subject_id="old", audience=[], payload={"policy_id": "old"}, actor="t")
+    db.session.add(bad)
+    db.session.flush()
+    db.session.add(Delivery(event_id=bad.id, subscriber="webhooks"))
+    db.session.commit()
+    assert relay() == {"done": 2, "failed": 1}
+    [failed] = deliveries(event_id=bad.id)
+    assert failed.status == "failed" and "TypeError" in failed.last_error
+    assert all(d.status == "done" for d in deliveries() if d.id in ids) and sorted(RUNS) == ["p0", "p1"]
+
+
 def test_an_unknown_kind_fails_its_delivery_and_blocks_nothing(demo):
     db.session.execute(Delivery.__table__.update().values(status="done"))
     ev = Event(kind="policy.exploded", subject_id="x", audience=[], payload={}, actor="t")
