@@ -109,6 +109,21 @@ def _checkpoint(text: str) -> tuple[str, int, bytes]:
     return origin, n, root
 
 
+def _parse(note: str) -> tuple[tuple[str, int, bytes], tuple[tuple[str, bytes], ...], bytes]:
+    """(checkpoint, signature lines, signed bytes) of a signed note, not yet verified."""
+    text, sep, block = note.partition("\n\n")
+    if not sep:
+        raise NoteError("a signed note has a blank line before its signatures")
+    text += "\n"
+    return _checkpoint(text), tuple(_signatures(block)), text.encode()
+
+
+# Parsed once per distinct text (errors are not kept), as jws.parse_shared does for status lists: every receipt
+# of one batch carries the same checkpoint. Only the parse is shared; each caller still checks the signature.
+MAX_CACHED = 8192  # a checkpoint note is a few hundred characters
+_parse_cached = lru_cache(maxsize=64)(_parse)
+
+
 def open_note(note: str, vkey: str, memo=None) -> tuple[str, int, bytes]:
     """Verify a signed checkpoint with a verifier key; return (origin, size, root). Signatures by other
     keys are ignored, but every signature line must be well-formed. `memo` (see verify_signature_memo)
@@ -116,12 +131,9 @@ def open_note(note: str, vkey: str, memo=None) -> tuple[str, int, bytes]:
     if not isinstance(vkey, str):
         raise NoteError("malformed verifier key")
     name, kid, jwk = _verifier(vkey)
-    text, sep, block = note.partition("\n\n")
-    if not sep:
-        raise NoteError("a signed note has a blank line before its signatures")
-    text += "\n"
-    checkpoint = _checkpoint(text)
-    for signer, blob in _signatures(block):
-        if signer == name and blob[:4] == kid and verify_signature_memo(jwk, blob[4:], text.encode(), memo):
+    checkpoint, signatures, signed = _parse_cached(note) if type(note) is str and len(note) <= MAX_CACHED \
+        else _parse(note)
+    for signer, blob in signatures:
+        if signer == name and blob[:4] == kid and verify_signature_memo(jwk, blob[4:], signed, memo):
             return checkpoint
     raise NoteError("no valid signature by the log key")

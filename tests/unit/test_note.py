@@ -121,3 +121,23 @@ def test_a_remembered_signature_check_answers_as_a_fresh_one():
             with pytest.raises(note.NoteError, match="no valid signature"):
                 note.open_note(bad, VKEY, memo)
     assert sorted(memo.values()) == [False, False, True]
+
+
+def test_a_note_parsed_before_is_still_verified_every_time():
+    """open_note keeps the parse of a note text (every receipt of one batch carries the same checkpoint), never
+    the verdict: the same text under another key, or with its signature swapped, is refused after any number
+    of good opens, and a malformed text keeps failing (errors are not kept)."""
+    other = KeyPair.generate()
+    other_vkey = note.verifier_key(ORIGIN, unb64u(other.public_jwk["x"]))
+    forged = note.sign(note.body(ORIGIN, 7, ROOT), ORIGIN, other, unb64u(other.public_jwk["x"]))  # same body
+    for _ in range(3):
+        assert note.open_note(GOOD, VKEY) == (ORIGIN, 7, ROOT)
+        with pytest.raises(note.NoteError, match="no valid signature"):
+            note.open_note(GOOD, other_vkey)
+        with pytest.raises(note.NoteError, match="no valid signature"):
+            note.open_note(forged, VKEY)
+        with pytest.raises(note.NoteError, match="blank line"):
+            note.open_note(GOOD.replace("\n\n", "\n"), VKEY)
+    assert note.open_note(forged, other_vkey) == (ORIGIN, 7, ROOT)
+    long = signed(note.body(ORIGIN, 7, ROOT) + "x" * (note.MAX_CACHED + 1) + "\n")  # an extension line
+    assert note.open_note(long, VKEY) == (ORIGIN, 7, ROOT)  # not kept (too long), opened all the same
