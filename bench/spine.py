@@ -10,7 +10,7 @@
    that come due meanwhile (relay and webhook retries every 10 s) share the one worker, as deployed.
 2. relay throughput: `relay()` (in this process, nothing nudged) draining M pending deliveries to the webhook
    subscriber (fan-out to one subscription each). Baseline: the same M deliveries to a subscriber that does
-   nothing, i.e. the outbox's own cost per delivery (claim, lock, mark done, one transaction each).
+   nothing, i.e. the outbox's own cost per delivery (claim, lock, mark done; one transaction per batch).
 3. recovery after Redis returns: Redis stopped, a policy cancelled (answers 200), Redis kept down OUTAGE s,
    then started: time from Redis answering again to the receiver having the revocation. Baseline: the p50
    of (1). The worker and scheduler are the same processes throughout.
