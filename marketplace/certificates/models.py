@@ -2,13 +2,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, created_column, id_column, utcnow
 from ..extensions import db
 
 LIST_SIZE = 131_072  # W3C Bitstring Status List minimum (16 KB), for herd privacy
+# "status = 'valid'" with the value in the SQL text, not a bound parameter: only then may the planner (PostgreSQL's
+# generic plans for prepared statements, SQLite always) use an index whose predicate is this condition
+VALID_SQL = "status = 'valid'"
 
 
 class StatusList(db.Model):
@@ -30,6 +44,10 @@ class Certificate(db.Model):
     __table_args__ = (
         UniqueConstraint("status_list_id", "status_index"),
         CheckConstraint("status IN ('valid','revoked')", name="status"),
+        # an exchange's valid certificates of a period (what an issuance supersedes): a few rows, however many
+        # certificates the exchange was ever issued (each issuance revokes the one before)
+        Index("ix_certificates_valid_exchange_period", "exchange_id", "period",
+              postgresql_where=literal_column(VALID_SQL), sqlite_where=literal_column(VALID_SQL)),
     )
 
     id: Mapped[str] = id_column()
@@ -48,6 +66,9 @@ class Certificate(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = created_column()
+
+
+IS_VALID = literal_column(f"{Certificate.__tablename__}.{VALID_SQL}")  # Certificate.status == 'valid', as SQL text
 
 
 class CertificateCoverage(db.Model):

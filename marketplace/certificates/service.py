@@ -27,7 +27,7 @@ from ..tlog import sequencer
 from ..tlog import service as tlog
 from ..urns import INSURER_URN_PREFIX, exchange_urn, insurer_urn
 from . import slots, statuslists
-from .models import Certificate, CertificateCoverage
+from .models import IS_VALID, Certificate, CertificateCoverage
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 SLOT_ATTEMPTS = 5
@@ -141,10 +141,15 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
         valid_until=rfc3339(until)), actor)
     # last: revoking takes the superseded certificate's status-list row lock, held until commit
-    revoke_all(db.session.scalars(select(Certificate).where(
-        Certificate.exchange_id == ex.org_id, Certificate.period == ob.period, Certificate.status == "valid",
-        Certificate.id != cert.id)).all(), f"superseded by certificate {cert_id}", ex)
+    revoke_all(db.session.scalars(superseded(ex.org_id, ob.period, cert.id)).all(),
+               f"superseded by certificate {cert_id}", ex)
     return cert
+
+
+def superseded(exchange_id: str, period: str, new_id: str):
+    """The exchange's other valid certificates of the period (through ix_certificates_valid_exchange_period)."""
+    return select(Certificate).where(Certificate.exchange_id == exchange_id, Certificate.period == period, IS_VALID,
+                                     Certificate.id != new_id)
 
 
 def revoke(cert: Certificate, reason: str, exchange: Exchange | None = None) -> bool:
