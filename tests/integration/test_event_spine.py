@@ -86,21 +86,24 @@ def test_a_failing_subscriber_is_retried_alone_with_backoff(demo, monkeypatch):
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20] and backoff(40) == timedelta(hours=2)
 
 
+def _due(kind: str, subject_id: str, payload: dict, subscriber: str = "webhooks") -> Delivery:
+    """A stored event with one due delivery (not committed)."""
+    ev = Event(kind=kind, subject_id=subject_id, audience=[], payload=payload, actor="t")
+    db.session.add(ev)
+    db.session.flush()
+    d = Delivery(event_id=ev.id, subscriber=subscriber)
+    db.session.add(d)
+    db.session.flush()
+    return d
+
+
 def _pending_webhooks(n: int) -> list[str]:
     """n due deliveries to a subscriber that records each run (SUBSCRIBERS["webhooks"] is patched to it)."""
     db.session.execute(Delivery.__table__.update().values(status="done"))
-    ids = []
-    for k in range(n):
-        payload = {"policy_id": f"p{k}", "number": f"N-{k}", "insurer_id": "i", "exchange_id": "x",
-                   "jurisdiction": "JP", "limit": {"amount": "1", "currency": "JPY"}, "term_start": "2027-01-01",
-                   "term_end": "2027-12-31"}
-        ev = Event(kind="policy.bound", subject_id=f"p{k}", audience=[], payload=payload, actor="t")
-        db.session.add(ev)
-        db.session.flush()
-        d = Delivery(event_id=ev.id, subscriber="webhooks")
-        db.session.add(d)
-        db.session.flush()
-        ids.append(d.id)
+    ids = [_due("policy.bound", f"p{k}", {"policy_id": f"p{k}", "number": f"N-{k}", "insurer_id": "i",
+                                          "exchange_id": "x", "jurisdiction": "JP",
+                                          "limit": {"amount": "1", "currency": "JPY"}, "term_start": "2027-01-01",
+                                          "term_end": "2027-12-31"}).id for k in range(n)]
     db.session.commit()
     return ids
 
@@ -156,23 +159,17 @@ def test_a_stored_payload_that_no_longer_fits_its_kind_fails_alone(demo, monkeyp
     monkeypatch.setitem(handlers.SUBSCRIBERS, "webhooks", f"{__name__}.record_run")
     RUNS.clear()
     ids = _pending_webhooks(2)
-    bad = Event(kind="policy.bound", subject_id="old", audience=[], payload={"policy_id": "old"}, actor="t")
-    db.session.add(bad)
-    db.session.flush()
-    db.session.add(Delivery(event_id=bad.id, subscriber="webhooks"))
+    bad = _due("policy.bound", "old", {"policy_id": "old"}).event_id
     db.session.commit()
     assert relay() == {"done": 2, "failed": 1}
-    [failed] = deliveries(event_id=bad.id)
+    [failed] = deliveries(event_id=bad)
     assert failed.status == "failed" and "TypeError" in failed.last_error
     assert all(d.status == "done" for d in deliveries() if d.id in ids) and sorted(RUNS) == ["p0", "p1"]
 
 
 def test_an_unknown_kind_fails_its_delivery_and_blocks_nothing(demo):
     db.session.execute(Delivery.__table__.update().values(status="done"))
-    ev = Event(kind="policy.exploded", subject_id="x", audience=[], payload={}, actor="t")
-    db.session.add(ev)
-    db.session.flush()
-    db.session.add(Delivery(event_id=ev.id, subscriber="revocation"))
+    exploded = _due("policy.exploded", "x", {}, "revocation").event_id
     db.session.commit()
     demo.extensions["queue"], queue = _NoQueue(), demo.extensions["queue"]
     try:
@@ -181,7 +178,7 @@ def test_an_unknown_kind_fails_its_delivery_and_blocks_nothing(demo):
         demo.extensions["queue"] = queue
     out = relay()
     assert out["failed"] == 1 and out["done"] >= 1
-    [bad] = deliveries(event_id=ev.id)
+    [bad] = deliveries(event_id=exploded)
     assert bad.status == "failed" and "unknown event kind" in bad.last_error
     assert not deliveries(status="pending")
 
