@@ -1,7 +1,10 @@
 """The adequacy check (DESIGN 8, "Jobs"): recompute each live obligation's offset against current policies
 and ratings, and record `reserve.shortfall` when the net reserve required exceeds the cash held.
 
-It runs daily over every live obligation, and for one exchange when an event may have shrunk its offset.
+It runs daily over every live obligation, and for one exchange when an event may have shrunk its offset: not
+when a certificate is revoked only because a newer one of the same obligation took its place (every
+issuance does that; it changes neither the offset nor the cash held, and rechecking repeated the last
+shortfall to every subscriber).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..certificates.service import is_supersession
 from ..db import utcnow
 from ..events import kinds
 from ..events import service as events
@@ -58,5 +62,7 @@ def handle(ev: kinds.DomainEvent, row: Event | None = None) -> int:
     exchange_id = getattr(ev, "exchange_id", None)
     if not exchange_id:
         return 0
+    if isinstance(ev, kinds.CertificateRevoked) and is_supersession(ev.reason):
+        return 0  # each issuance revokes the one before: its offset and the cash held are as they were
     today = utcnow().date()
     return sum(check(ob, today) is not None for ob in live_obligations(today, exchange_id))

@@ -98,6 +98,15 @@ def _credential(cert_id: str, ob: ObligationRecord, ex: Exchange, rs, report, ro
     }
 
 
+SUPERSEDED_BY = "superseded by certificate "  # the revocation reason when a newer certificate takes over
+
+
+def is_supersession(reason: str) -> bool:
+    """Whether a revocation only made way for a newer certificate of the same obligation (nothing else
+    changed: not its cover, not its offset)."""
+    return reason.startswith(SUPERSEDED_BY)
+
+
 def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Certificate:
     """Sign and store a certificate for the obligation; earlier valid ones for its period are superseded."""
     if ob.superseded_at is not None:
@@ -141,8 +150,7 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
         valid_until=rfc3339(until)), actor)
     # last: revoking takes the superseded certificate's status-list row lock, held until commit
-    revoke_all(db.session.scalars(superseded(ex.org_id, ob.period, cert.id)).all(),
-               f"superseded by certificate {cert_id}", ex)
+    revoke_all(db.session.scalars(superseded(ex.org_id, ob.period, cert.id)).all(), SUPERSEDED_BY + cert_id, ex)
     return cert
 
 
