@@ -1,12 +1,13 @@
 """The market search (GET /api/v1/offerings and the portal's market page): listed offerings filtered,
 sorted and paged in SQL, then only the page's rows read and annotated with rating and eligibility.
 
-Every insurer's standing (where it is approved, how the caller's regulator rates it) is read first, live, in
-one small query; the offerings query then filters on it as literal insurer lists, so PostgreSQL reads the
-first page off the (status, rate, id) index instead of sorting every listed offering. Totals (here) and whole
-answers (the API route) are cached by Market.key: market_state.version, which triggers move on in every
-transaction that changes offerings or organizations (migration 0013), and everything else they depend on,
-so a cached one is never stale."""
+Every insurer's standing (where it is approved, how the caller's regulator rates it) is known first; the
+offerings query then filters on it as literal insurer lists, so PostgreSQL reads the first page off the
+(status, rate, id) index instead of sorting every listed offering. market_state.version moves on in every
+transaction that changes offerings, organizations, rule-set versions or insurer approvals (triggers:
+migrations 0013, 0014, 0016), so whatever is read with one version is the same for as long as the version
+is: the standings (here), totals (here) and whole answers (the API route) are cached keyed by it, and a
+search whose market is cached reads the version alone (one row) before its page."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from ..rulesets import service as rulesets
 from .models import MarketState, Offering
 
 _TOTALS = LRU(512)  # Market.key of the filters -> how many offerings match
-_VERSION = select(MarketState.version).where(MarketState.id == 1).scalar_subquery()
+_MARKETS = LRU(64)  # (database, version, caller's jurisdiction, today) -> Market
+_VERSION_ROW = select(MarketState.version).where(MarketState.id == 1)
+_VERSION = _VERSION_ROW.scalar_subquery()
 PAGING = ("page", "per_page", "sort")  # what a search asks that does not change its total
 
 
@@ -79,7 +82,7 @@ def _standings_query():
 
 def standings(caller_jurisdiction: str | None) -> tuple[dict[str, Standing], int | None]:
     """Every insurer with a standing anywhere -> Standing, and the market's version, in one statement (one
-    snapshot). Read live on every search, never cached: a suspension or a new rating shows at once."""
+    snapshot): what market() keeps under that version."""
     rows = db.session.execute(_standings_query()).all()
     if not rows:
         return {}, None
@@ -147,8 +150,8 @@ def _total(where: list, key: tuple | None) -> int:
 
 @dataclass(frozen=True)
 class Market:
-    """What a search reads before its page, live on every search (never cached): every insurer's standing,
-    the market's version, the caller's rule-set in force today."""
+    """What a search knows before its page: every insurer's standing, the market's version, the caller's
+    rule-set in force today. Built once per (version, caller's jurisdiction, day) in each process."""
     caller: str | None
     standing: dict[str, Standing]
     version: int | None
@@ -160,14 +163,18 @@ class Market:
         everything the answer depends on. None when there is no version to key by."""
         if self.version is None:
             return None
-        rs = (self.ruleset.id, self.ruleset.version, self.ruleset.digest) if self.ruleset else None
         asked = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in q.items()))
-        return self.version, self.caller, self.today, rs, tuple(sorted(self.standing.items())), asked
+        return *self._prefix, asked
+
+    @functools.cached_property
+    def _prefix(self) -> tuple:
+        rs = (self.ruleset.id, self.ruleset.version, self.ruleset.digest) if self.ruleset else None
+        return self.version, self.caller, self.today, rs, tuple(sorted(self.standing.items()))
 
 
-def market(caller_jurisdiction: str | None) -> Market:
+def _read(caller_jurisdiction: str | None, today: date) -> Market:
     standing, version = standings(caller_jurisdiction)
-    today, rs = date.today(), None
+    rs = None
     if caller_jurisdiction:
         try:
             rs = rulesets.in_force(caller_jurisdiction, today, version)  # headers cached by the market version
@@ -176,13 +183,28 @@ def market(caller_jurisdiction: str | None) -> Market:
     return Market(caller_jurisdiction, standing, version, rs, today)
 
 
+def market(caller_jurisdiction: str | None) -> Market:
+    """The market as of now: the version read (one row), and the Market built at that version if this process
+    has one; else the standings read (with the version they hold for, one snapshot) and kept under it. A
+    suspension, a new rating or a published rule-set moves the version, so the next search sees it."""
+    today, where = date.today(), db.engine.url  # the database too: a test process has two
+    version = db.session.scalar(_VERSION_ROW)
+    cached = _MARKETS.get((where, version, caller_jurisdiction, today)) if version is not None else None
+    if cached is not None:
+        return cached
+    now = _read(caller_jurisdiction, today)
+    if now.version is not None:
+        _MARKETS.put((where, now.version, caller_jurisdiction, today), now)
+    return now
+
+
 def search(q: dict, caller_jurisdiction: str | None, now: Market | None = None) -> tuple[list[dict], int]:
     """One page (q["page"], q["per_page"]) of listed offerings, and how many match in all. Filter, annotate with
     rating and eligibility for the caller's rule-set, sort. Suspended or unapproved insurers' offerings drop out
-    at once (standings are read live, not cached). The rating shown, filtered on, sorted by and checked is the
-    one the regulator of the caller's jurisdiction gave (ratings are per regulator; None when that regulator
-    has not rated the insurer); without a caller's jurisdiction, the insurer's own. `now`: the market as the
-    caller has just read it (market()), else read here.
+    at once (a standing that changes moves the market's version). The rating shown, filtered on, sorted by and
+    checked is the one the regulator of the caller's jurisdiction gave (ratings are per regulator; None when
+    that regulator has not rated the insurer); without a caller's jurisdiction, the insurer's own. `now`: the
+    market as the caller has just read it (market()), else read here.
 
     A page costs the same few queries (standings, the rule-set, the page; the count when not cached) however
     many offerings are listed, and only the page's rows are read."""
