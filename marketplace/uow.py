@@ -68,7 +68,7 @@ def after_commit(fn: Callable, *args, **kwargs) -> None:
         uow.after_commit(fn, *args, **kwargs)
 
 
-def _outside_a_transaction() -> None:
+def outside_a_transaction() -> None:
     """On PostgreSQL, run this unit's statements in autocommit: no BEGIN and no COMMIT, two round trips of the
     three a one-statement read costs (verification: about a sixth of its time in process). Each statement then
     sees a snapshot of its own, so what must agree is read in one statement. SQLite keeps its transaction."""
@@ -86,7 +86,7 @@ def unit_of_work(transaction: bool = True) -> Iterator[UnitOfWork]:
     uow = UnitOfWork()
     g.uow = uow
     if not transaction:
-        _outside_a_transaction()
+        outside_a_transaction()
     try:
         yield uow
         uow.commit()

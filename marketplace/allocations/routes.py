@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..errors import Forbidden
 from ..extensions import db
 from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, requires
 from . import (
     access,  # noqa: F401  (registers the visibility rule)
@@ -39,7 +38,7 @@ def attach(data, obligation_id):
 
 
 @bp.route("/<obligation_id>/allocations", methods=["GET"])
-@requires("obligations:read")
+@requires("obligations:read", transaction=False)  # the token, then the report: one statement each
 @bp.response(200, AllocationList)
 def list_allocations(obligation_id):
     ob = get_visible(ObligationRecord, obligation_id, "obligation")
@@ -62,7 +61,7 @@ def detach(obligation_id, allocation_id):
 
 
 @bp.route("/<obligation_id>/offset", methods=["GET"])
-@requires("obligations:read")
+@requires("obligations:read", transaction=False)  # the token, then the report: one statement each
 @bp.response(200, OffsetOut)
 def offset(obligation_id):
     """The eligibility report: per allocation every named check, the eligible amount with its arithmetic

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..errors import Forbidden, NotFound
@@ -11,6 +10,7 @@ from ..keys import service as keys
 from ..policies.models import Policy
 from ..registry.models import Organization
 from ..tenancy import get_visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, public, requires
 from . import service
 from .models import Attestation

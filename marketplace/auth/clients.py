@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..extensions import db
 from ..registry.models import Organization
 from ..tenancy import get_visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, requires
 from ..web.security import shown_once
 from . import (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, json, request
-from flask_smorest import Blueprint
 
 from .. import uow
 from ..db import utcnow
@@ -15,6 +14,7 @@ from ..obligations.models import ObligationRecord
 from ..tenancy import get_visible, visible
 from ..tlog import sequencer
 from ..verify.core import unreadable
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, public, requires
 from ..web.limits import limited
 from ..web.pagination import paginate

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from ..cache import LRU
 from ..errors import Forbidden
 from ..extensions import db
 from ..registry.models import Exchange, Organization
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, requires
 from ..web.pagination import page_of, paginate
 from . import (
@@ -59,7 +59,7 @@ def create_offering(data):
 
 
 @bp.route("/offerings", methods=["GET"])
-@requires("market:read")
+@requires("market:read", transaction=False)  # what must agree is read in one statement (search.py)
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, SearchPage)
 def search_offerings(q):

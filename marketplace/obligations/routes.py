@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..errors import Unprocessable
 from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import principal, requires
 from ..web.pagination import paginate
 from . import (

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_smorest import Blueprint
-
 from ..errors import Unprocessable
 from ..extensions import db
 from ..registry.models import Organization
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, requires
 from ..web.pagination import paginate
 from . import (

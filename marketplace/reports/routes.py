@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_smorest import Blueprint
-
 from ..extensions import db
 from ..registry.models import Exchange
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, requires
 from ..web.pagination import paginate
 from . import (

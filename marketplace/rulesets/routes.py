@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask_smorest import Blueprint
 from sqlalchemy import true
 
 from ..domain.errors import RuleSetInvalid
@@ -13,6 +12,7 @@ from ..domain.rulesets import parse_ruleset
 from ..errors import Conflict, Unprocessable
 from ..extensions import db
 from ..tenancy import rule, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, requires
 from . import service
 from .models import RuleSetVersion

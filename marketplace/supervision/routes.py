@@ -7,11 +7,11 @@ is the existing `obligations:read` (every figure here is read from obligations a
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from ..db import utcnow
 from ..extensions import db
 from ..registry.models import Organization
+from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, requires
 from . import service
 from .schemas import ExportOut, ExposureOut, ScenarioIn, ScenarioOut, SupervisionQuery

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 
 from flask import Response
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..errors import Unprocessable
 from ..extensions import db
+from ..web.blueprint import Blueprint
 from ..web.guard import public
 from . import service
 from .models import Checkpoint

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from ..domain.errors import DomainError
 from ..errors import ServiceError
 from ..extensions import db
-from ..uow import unit_of_work
+from ..uow import outside_a_transaction, unit_of_work
 from . import idempotency
 from .problems import from_exception, problem
 
@@ -109,15 +109,19 @@ def _document(wrapper, scope: str | None):
     return wrapper
 
 
-def requires(scope: str):
+def requires(scope: str, *, transaction: bool = True):
+    """`transaction=False`: a route that only reads, in one statement, runs without a transaction (the token's
+    read too): as `public(transaction=False)`, uow.unit_of_work says when that is right."""
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
+            if not transaction:
+                outside_a_transaction()
             denied = _authenticate(scope)
             if denied is not None:
                 return denied
             return idempotency.guarded(g.principal.client_id,
-                                       lambda record: _unit(fn, args, kwargs, record))
+                                       lambda record: _unit(fn, args, kwargs, record, transaction))
 
         return _document(wrapper, scope)
 

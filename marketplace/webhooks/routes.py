@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..errors import NotFound
 from ..tenancy import get_visible, visible
+from ..web.blueprint import Blueprint
 from ..web.guard import principal, requires
 from ..web.pagination import paginate
 from ..web.schemas import PageQuery

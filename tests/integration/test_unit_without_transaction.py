@@ -60,3 +60,43 @@ def test_verify_is_the_same_answer_on_both_backends(demo):
     tampered = check(client, token[:-6] + "AAAAAA")
     assert not tampered["valid"]
     assert tampered["signature"]["ok"] is False
+
+
+def test_read_only_api_routes_read_without_a_transaction_and_a_refused_token_leaves_the_next_unit_whole(demo):
+    """`@requires(scope, transaction=False)`: the offset report and the market search read the token and then
+    their answer, each statement in autocommit on PostgreSQL (no BEGIN, no COMMIT); the answer is the same as
+    in a transaction, and a write after a refused token is still one transaction that rolls back."""
+    from marketplace.obligations.models import ObligationRecord
+    from tests.bearer import bearer_headers
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("units without a transaction are PostgreSQL's (SQLite keeps its transaction)")
+    ob = db.session.scalars(select(ObligationRecord)).first()
+    headers = bearer_headers(demo, db.session.get(Organization, ob.exchange_id))
+    client = demo.test_client()
+    for path in (f"/api/v1/obligations/{ob.id}/offset", "/api/v1/offerings"):
+        db.session.remove()  # as at the start of a request (the test holds the app context requests share)
+        with statements_in_autocommit() as seen:
+            first = client.get(path, headers=headers)
+        db.session.remove()
+        again = client.get(path, headers=headers)
+        assert first.status_code == again.status_code == 200 and first.json == again.json, first.json
+        assert first.json != {} and seen, path
+        assert all(autocommit for _, autocommit in seen), seen
+        assert all(s.startswith("SELECT") for s, _ in seen), seen
+        db.session.remove()
+        refused = client.get(path, headers={"Authorization": "Bearer not-a-token"})
+        assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+
+    db.session.remove()
+    org_id = ob.exchange_id
+    before = db.session.get(Organization, org_id).name
+    db.session.remove()
+    with statements_in_autocommit() as seen, demo.test_request_context(), pytest.raises(RuntimeError), \
+            unit_of_work():  # on a connection the read-only routes had in autocommit
+        db.session.get(Organization, org_id).name = "renamed, then undone"
+        db.session.flush()
+        raise RuntimeError("the request fails after its write")
+    assert seen and all(not autocommit for _, autocommit in seen), seen
+    db.session.remove()
+    assert db.session.get(Organization, org_id).name == before
