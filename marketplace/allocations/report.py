@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import String, bindparam, select
 
-from ..db.lists import by_dialect, json_rows, rows_in_order
+from ..db.lists import by_dialect, json_text, json_text_rows, rows_in_order
 from ..errors import NotFound
 from ..extensions import db, plain_rows
 from ..fx import service as fx
@@ -33,13 +33,18 @@ _PERIOD_START = select(ObligationRecord.period_start).where(ObligationRecord.id 
 _ALLOCS = allocation_rows(Allocation.obligation_id == _ID)
 _APPROVALS = approval_rows(InsurerApproval.insurer_id.in_(_LIVE_INSURERS))
 _RATES = fx.latest_on(_PERIOD_START.scalar_subquery())
-_INPUTS = by_dialect(lambda pg: (
-    json_rows(_ALLOCS, (_ALLOCS.selected_columns.id,), pg).label("allocations"),
-    json_rows(_APPROVALS, (_APPROVALS.selected_columns.insurer_id, _APPROVALS.selected_columns.regulator_id), pg)
-    .label("approvals"),
-    json_rows(_RATES, (_RATES.selected_columns.base, _RATES.selected_columns.quote, _RATES.selected_columns.source),
-              pg).label("rates")))
+# Every input of the report, the JSON ones as their text (not decoded): the row read is hashable, and a route may
+# key what it computes from it by the row itself (a key that names one answer forever).
+_COLUMNS = by_dialect(lambda pg: (
+    *(c for c in ObligationRecord.__table__.c if c.key != "lines"),
+    json_text(ObligationRecord.lines, pg).label("lines"),
+    json_text_rows(_ALLOCS, (_ALLOCS.selected_columns.id,), pg).label("allocations"),
+    json_text_rows(_APPROVALS, (_APPROVALS.selected_columns.insurer_id, _APPROVALS.selected_columns.regulator_id),
+                   pg).label("approvals"),
+    json_text_rows(_RATES, (_RATES.selected_columns.base, _RATES.selected_columns.quote,
+                            _RATES.selected_columns.source), pg).label("rates")))
 _AllocationRow = namedtuple("_AllocationRow", [c.key for c in _ALLOCS.selected_columns])
+_Obligation = namedtuple("_Obligation", [*(c.key for c in ObligationRecord.__table__.c if c.key != "lines"), "lines"])
 
 
 def _allocation(row: tuple) -> _AllocationRow:
@@ -51,15 +56,34 @@ def _allocation(row: tuple) -> _AllocationRow:
                       term_end=date.fromisoformat(a.term_end))
 
 
-def offset_report(obligation_id: str):
-    """(obligation row, offset report, rule-set) of an obligation the caller may see, in one statement; NotFound
-    for any other id, as tenancy.get_visible says it. The row has ObligationRecord's columns."""
+def _rows(text: str | None) -> list[tuple]:
+    return rows_in_order(json.loads(text) if text else None)
+
+
+def offset_inputs(obligation_id: str) -> tuple:
+    """Every input of the offset report of an obligation the caller may see, read in one statement, as a tuple of
+    plain values (the JSON ones as text): two equal tuples give the same report. NotFound for any other id, as
+    tenancy.get_visible says it."""
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    stmt, params = statement_for_kind(("offset report", postgres), lambda: select(
-        *ObligationRecord.__table__.c, *_INPUTS[postgres]).where(ObligationRecord.id == _ID, where(ObligationRecord)))
+    stmt, params = statement_for_kind(("offset report", postgres), lambda: select(*_COLUMNS[postgres]).where(
+        ObligationRecord.id == _ID, where(ObligationRecord)))
     row = plain_rows(stmt, {"obligation_id": obligation_id, **params}).first() if obligation_id else None
     if row is None:
         raise NotFound(f"no obligation {obligation_id}")
-    allocations = domain_of([row.id], [_allocation(a) for a in rows_in_order(row.allocations)],
-                            rows_in_order(row.approvals))[row.id]
-    return row, *obligations.offset_of(row, allocations, [fx.rate_of(*r) for r in rows_in_order(row.rates)])
+    return tuple(row)
+
+
+def offset_report(obligation_id: str):
+    """(obligation row, offset report, rule-set) of an obligation the caller may see, read in one statement;
+    NotFound for any other id. The row has ObligationRecord's columns."""
+    return report_of(offset_inputs(obligation_id))
+
+
+def report_of(inputs: tuple):
+    """offset_report() from what offset_inputs() read."""
+    n = len(_Obligation._fields)
+    row = _Obligation(*inputs[:n])
+    row = row._replace(lines=json.loads(row.lines))
+    allocations_text, approvals_text, rates_text = inputs[n:]
+    allocations = domain_of([row.id], [_allocation(a) for a in _rows(allocations_text)], _rows(approvals_text))[row.id]
+    return row, *obligations.offset_of(row, allocations, [fx.rate_of(*r) for r in _rows(rates_text)])

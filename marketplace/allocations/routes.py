@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flask import Response, current_app
+
+from ..cache import LRU
 from ..errors import Forbidden
 from ..extensions import db
 from ..obligations.models import ObligationRecord
@@ -13,8 +16,11 @@ from . import (
     service,
 )
 from .models import Allocation
-from .report import offset_report
+from .report import offset_inputs, report_of
 from .schemas import AllocationList, AllocationOut, AttachIn, OffsetOut
+
+# offset_inputs() (every input of the report, as read) -> the answer's JSON: a key that names one answer forever
+_REPORTS = LRU(512)
 
 bp = Blueprint("allocations", __name__, url_prefix="/api/v1/obligations", description="Cover attached to obligations")
 
@@ -66,8 +72,12 @@ def detach(obligation_id, allocation_id):
 def offset(obligation_id):
     """The eligibility report: per allocation every named check, the eligible amount with its arithmetic
     (deductible share, haircut, FX rate and its source), the caps applied, total offset and net cash reserve."""
-    ob, report, rs = offset_report(obligation_id)
-    doc = report.as_dict()
-    doc["obligation"] = {"id": ob.id, "period": ob.period, "revision": ob.revision, **report.obligation.as_dict()}
-    doc["ruleset"] = rs.ref
-    return doc
+    inputs = offset_inputs(obligation_id)  # read now, every time: the answer is kept by all it is computed from
+    answer = _REPORTS.get(inputs)
+    if answer is None:
+        ob, report, rs = report_of(inputs)
+        doc = report.as_dict()
+        doc["obligation"] = {"id": ob.id, "period": ob.period, "revision": ob.revision, **report.obligation.as_dict()}
+        doc["ruleset"] = rs.ref
+        answer = _REPORTS.put(inputs, current_app.json.response(OffsetOut().dump(doc)).get_data())
+    return Response(answer, mimetype=current_app.json.mimetype)

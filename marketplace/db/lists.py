@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, String, any_, bindparam, func, select, type_coerce
+from sqlalchemy import JSON, String, Text, any_, bindparam, cast, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -21,14 +21,29 @@ def by_dialect(build) -> dict[bool, object]:
     return {True: build(True), False: build(False)}
 
 
+def _aggregated(stmt, order_by, postgres: bool):
+    inner = stmt.add_columns(func.row_number().over(order_by=order_by)).subquery()
+    array, agg = (func.json_build_array, func.json_agg) if postgres else (func.json_array, func.json_group_array)
+    return select(agg(array(*inner.c))).scalar_subquery()
+
+
 def json_rows(stmt, order_by, postgres: bool):
     """A scalar subquery: the rows of `stmt` (columns of strings, numbers or NULL) as one JSON array of arrays,
     decoded on reading, so that one statement carries a few small sets of rows next to its one-row answers.
     Each row ends with its place in `order_by` (an aggregate's input order is guaranteed on neither backend):
     read them back with rows_in_order."""
-    inner = stmt.add_columns(func.row_number().over(order_by=order_by)).subquery()
-    array, agg = (func.json_build_array, func.json_agg) if postgres else (func.json_array, func.json_group_array)
-    return type_coerce(select(agg(array(*inner.c))).scalar_subquery(), JSON)
+    return type_coerce(_aggregated(stmt, order_by, postgres), JSON)
+
+
+def json_text(column, postgres: bool):
+    """A JSON column or json_rows-like aggregate read as its text, not decoded: a value that can key a cache of
+    what is computed from it (decode it with json.loads on a miss)."""
+    return type_coerce(cast(column, Text) if postgres else column, Text)
+
+
+def json_text_rows(stmt, order_by, postgres: bool):
+    """json_rows, read as its JSON text (json_text): rows_in_order(json.loads(text)) gives the rows."""
+    return json_text(_aggregated(stmt, order_by, postgres), postgres)
 
 
 def rows_in_order(value) -> list[tuple]:

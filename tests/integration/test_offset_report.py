@@ -97,3 +97,58 @@ def test_the_route_reads_the_token_and_then_one_statement(demo):
         r = client.get(f"/api/v1/obligations/{ob_id}/offset", headers=headers)
     assert r.status_code == 200 and len(r.json["allocations"]) == 3, r.json
     assert len(seen) == 2 and "oauth_tokens" in seen[0] and "allocations" in seen[1], seen
+
+
+def test_the_route_keeps_its_answer_by_every_input_and_shows_a_change_made_elsewhere_next(demo):
+    """GET .../offset keeps each answer under the report's inputs as just read (the statement's row, JSON as
+    text): a repeat computes nothing, and a change to anything the report is computed from, made on another
+    connection as another worker would, shows in the very next answer, equal to offset_for's."""
+    from marketplace.allocations import routes
+    from marketplace.registry.models import InsurerApproval
+
+    sakura = db.session.scalar(select(Organization).filter_by(name="Sakura Digital Exchange"))
+    ob_id = db.session.scalar(select(ObligationRecord.id).join(Allocation).filter(
+        ObligationRecord.exchange_id == sakura.id).limit(1))
+    headers = bearer_headers(demo, sakura, ["obligations:read"])
+    me, regulator = as_(sakura), db.session.get(Exchange, sakura.id).regulator_id
+    allocation = db.session.scalar(select(Allocation).filter_by(obligation_id=ob_id, status="live")
+                                   .order_by(Allocation.id).limit(1))
+    alloc_id, amount = allocation.id, allocation.amount
+    insurer = db.session.get(Policy, allocation.policy_id).insurer_id
+    client = demo.test_client()
+    path = f"/api/v1/obligations/{ob_id}/offset"
+
+    def answer() -> tuple[bytes, dict]:
+        db.session.remove()
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200 and r.mimetype == "application/json", r.get_data()
+        return r.get_data(), r.json
+
+    def offset_for() -> dict:
+        _, four = both_ways(demo, me, ob_id)
+        return four[2]
+
+    def elsewhere(stmt) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def agrees(doc: dict) -> bool:  # the route's answer is offset_for's report, its obligation named in full
+        ref = offset_for()
+        return all(doc[k] == v for k, v in ref.items() if k != "obligation") \
+            and ref["obligation"].items() <= doc["obligation"].items()
+
+    first, doc = answer()
+    hits = routes._REPORTS.hits
+    again, _ = answer()
+    assert again == first and routes._REPORTS.hits == hits + 1  # nothing changed: kept, not computed again
+    assert agrees(doc)
+
+    elsewhere(update(Allocation).where(Allocation.id == alloc_id).values(amount=amount // 2))
+    halved, doc = answer()
+    assert halved != first and agrees(doc)
+    assert str(amount // 2) in {a["allocated"]["amount"] for a in doc["allocations"]}, doc["allocations"]
+
+    elsewhere(update(InsurerApproval).where(InsurerApproval.insurer_id == insurer,
+                                            InsurerApproval.regulator_id == regulator).values(rating="CCC"))
+    downgraded, doc = answer()
+    assert downgraded != halved and agrees(doc)
