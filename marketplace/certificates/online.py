@@ -17,7 +17,7 @@ from ..cache import LRU
 from ..crypto import jws
 from ..crypto.b64 import unb64u
 from ..db import utcnow
-from ..db.lists import by_dialect, json_rows, one_of, rows_in_order
+from ..db.lists import by_dialect, json_rows, one_of_planned_once, rows_in_order
 from ..domain import merkle
 from ..errors import NotFound, ServiceError
 from ..extensions import db, plain_rows
@@ -62,7 +62,7 @@ _CERT = Certificate.id == bindparam("cid", type_=String)
 _POLICIES = by_dialect(lambda pg: json_rows(
     select(Policy.insurer_id, Policy.number, Policy.status, Policy.revision, Attestation.jws)
     .outerjoin(Attestation, and_(Attestation.policy_id == Policy.id, Attestation.revision == Policy.revision))
-    .where(one_of(Policy.insurer_id, "insurers", pg), one_of(Policy.number, "numbers", pg)),
+    .where(one_of_planned_once(Policy.insurer_id, "insurers", pg), one_of_planned_once(Policy.number, "numbers", pg)),
     (Policy.insurer_id, Policy.number), pg))
 _SNAPSHOT = by_dialect(lambda pg: select(
     select(Certificate.id).where(_CERT).scalar_subquery().label("cert_id"),

@@ -6,7 +6,7 @@ one transaction again, and a write in an ordinary unit still rolls back on failu
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from marketplace.certificates.models import Certificate
 from marketplace.extensions import db
@@ -100,3 +100,32 @@ def test_read_only_api_routes_read_without_a_transaction_and_a_refused_token_lea
     assert seen and all(not autocommit for _, autocommit in seen), seen
     db.session.remove()
     assert db.session.get(Organization, org_id).name == before
+
+
+def test_the_verification_statement_is_planned_once_however_many_verifications(demo):
+    """PostgreSQL keeps one generic plan for the verification's prepared statement (db.lists.one_of_planned_once):
+    with the policy pairs as plain array parameters each execution got a custom plan of its own, the whole
+    statement planned again every time (custom_plans grew with every request and generic_plans stayed 0)."""
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("plans of prepared statements are PostgreSQL's")
+    from marketplace.db import new_id
+    from marketplace.policies.models import Policy
+
+    # a market's worth of policies (the planner's estimates for a list it cannot see grow with the table)
+    some = db.session.scalars(select(Policy)).all()
+    db.session.execute(Policy.__table__.insert(), [
+        {c.key: getattr(p, c.key) for c in Policy.__table__.c} | {"id": new_id(), "number": f"BULK-{n:06d}"}
+        for n, p in ((n, some[n % len(some)]) for n in range(20_000))])
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE policies"))
+    client = demo.test_client()
+    token = db.session.scalars(select(Certificate.jws)).first()
+    for _ in range(15):  # psycopg prepares at the 5th execution; PostgreSQL tries 5 custom plans first
+        assert check(client, token)["valid"]
+    db.session.remove()
+    plans = [(generic, custom) for generic, custom, sql in db.session.execute(text(
+        "SELECT generic_plans, custom_plans, statement FROM pg_prepared_statements")) if "FROM policies" in sql
+        and "attestations" in sql and "tlog_checkpoints" in sql]
+    assert plans and all(generic >= 1 and custom <= 5 for generic, custom in plans), plans
