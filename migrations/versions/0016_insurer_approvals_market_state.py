@@ -28,12 +28,12 @@ BEGIN UPDATE market_state SET version = version + 1 WHERE id = 1; END
 EVENTS = ("INSERT", "UPDATE", "DELETE")
 # Processes keep what they read keyed by the version. A database made again under the same URL (the test suite
 # drops and migrates its schema many times in one process) started again at 0 and repeated versions whose
-# cached reads belonged to the database before. The version moves on by the time of this migration in
-# microseconds instead: more than any database made earlier can have counted since (one change per µs).
-PG_START = ("UPDATE market_state SET version = version + (extract(epoch from clock_timestamp()) * 1000000)::bigint "
-            "WHERE id = 1")
-SQLITE_START = ("UPDATE market_state SET version = version + CAST((julianday('now') - 2440587.5) * 86400000000 "
-                "AS INTEGER) WHERE id = 1")
+# cached reads belonged to the database before. The version moves on to the time of this migration in
+# microseconds instead: past any version a database made earlier can have reached since (one change per µs).
+PG_START = ("UPDATE market_state SET version = GREATEST(version + 1, "
+            "(extract(epoch from clock_timestamp()) * 1000000)::bigint) WHERE id = 1")
+SQLITE_START = ("UPDATE market_state SET version = max(version + 1, "
+                "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE id = 1")
 
 
 def upgrade():
