@@ -60,3 +60,16 @@ def test_nested_schemas_keep_no_state_between_loads():
     ok = schema.load({"offering": "o", "limit": {"amount": "5", "currency": "JPY"}, "term_start": "2027-01-01",
                       "term_months": 12})
     assert ok["limit"] is not None and ok["term_months"] == 12
+
+
+def test_every_api_blueprint_builds_its_argument_schemas_once(tmp_path):
+    """Each flask-smorest blueprint the app registers is web.blueprint.Blueprint (a new feature's routes.py that
+    imported flask_smorest's own would build a schema object per request again)."""
+    import flask_smorest
+
+    from marketplace.web.blueprint import Blueprint
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    api = [bp for bp in app.blueprints.values() if isinstance(bp, flask_smorest.Blueprint)]
+    assert len(api) >= 13 and [bp.name for bp in api if not isinstance(bp, Blueprint)] == []
