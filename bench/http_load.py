@@ -9,7 +9,8 @@ each gunicorn worker's peak RSS (VmHWM) and whether it stayed under 200 MB.
 The world: the demo (through its service functions: 3 regulators, insurers, the JP exchange's policies,
 obligation and a real certificate), then bulk inserts: EXCHANGES exchanges across JP/EU/HK, each with a
 2027-Q1 obligation on its jurisdiction's rule-set in force; INSURERS insurers approved by all three
-regulators; OFFERINGS listed offerings, POLICIES policies and CERTIFICATES certificates. The bulk
+regulators; OFFERINGS listed offerings, POLICIES policies and CERTIFICATES certificates; two years of daily
+reference rates for ten currency pairs (FX_DAYS x FX_PAIRS, dated before the demo's own rates). The bulk
 certificates are realistic rows (the demo certificate's JWS and credential, their own ids, obligations and
 status-list slots, filling status lists as issuance would) -- issuing 100,000 through the service would take
 longer than the whole bench; the certificates the issuance route makes during the run are real.
@@ -66,6 +67,9 @@ RSS_LIMIT_MB = 200
 JURIS = (("JP", "JPY"), ("EU", "EUR"), ("HK", "HKD"))
 PERILS = ["theft_hack", "insider_fraud", "operational_failure", "custodian_failure", "business_disruption"]
 RATINGS = ("AAA", "AA", "A+", "A", "A-", "BBB")
+FX_PAIRS = [("USD", "JPY"), ("EUR", "JPY"), ("HKD", "JPY"), ("USD", "EUR"), ("USD", "HKD"), ("EUR", "HKD"),
+            ("GBP", "JPY"), ("GBP", "EUR"), ("CHF", "EUR"), ("SGD", "HKD")]
+FX_DAYS = 730
 BATCH = 5000
 ISSUERS = 100  # exchanges the issuance route cycles through, each with its own client and token
 
@@ -98,6 +102,7 @@ def load_world(a) -> dict:
     from marketplace.demo.service import load
     from marketplace.domain.market import rate_e18
     from marketplace.extensions import db
+    from marketplace.fx.models import FxRateRecord
     from marketplace.market.models import Offering
     from marketplace.obligations.models import ObligationRecord
     from marketplace.policies.models import Policy
@@ -124,6 +129,16 @@ def load_world(a) -> dict:
                      "regulator_id": regulators[e["jurisdiction"]].id, "service_classes": "2,3" if
                      e["jurisdiction"] == "EU" else ""} for n, e in enumerate(exchanges)])
     currency = dict(JURIS)
+    # two years of daily reference rates for ten pairs, as a platform that records them keeps them, all dated
+    # before the demo's own (which stay the latest, so every report chooses what it chose before)
+    kept = db.session.execute(select(FxRateRecord.base, FxRateRecord.quote, FxRateRecord.rate,
+                                     FxRateRecord.as_of)).all()
+    rate_of = {(b, q): r for b, q, r, _ in kept}
+    last = min(d for *_, d in kept) - timedelta(days=1)
+    pairs = list(dict.fromkeys([*sorted(rate_of), *FX_PAIRS]))[:len(FX_PAIRS)]  # the demo's pairs first
+    bulk(FxRateRecord, [{"id": new_id(), "base": b, "quote": q, "rate": rate_of.get((b, q), "1.0"),
+                         "as_of": last - timedelta(days=d), "source": "Bench reference"}
+                        for b, q in pairs for d in range(FX_DAYS)])
     obligations = []
     for n, e in enumerate(exchanges):
         rs = in_force[e["jurisdiction"]]
@@ -591,7 +606,8 @@ def main() -> None:
           + (f"; Redis {redis_url} with one RQ worker and the scheduler (on the same CPUs)" if redis_url else
              "; no Redis: jobs in-process"))
     print(f"world: {a.exchanges} exchanges (JP/EU/HK), {a.insurers} insurers, {a.offerings} offerings, "
-          f"{a.policies} policies, {a.certificates} certificates (bulk rows) + the demo; loaded in {loaded:.0f} s")
+          f"{a.policies} policies, {a.certificates} certificates, {FX_DAYS} days of reference rates for "
+          f"{len(FX_PAIRS)} pairs (bulk rows) + the demo; loaded in {loaded:.0f} s")
     if use_wrk:
         print(f"load generator: wrk ({WRK}, compiled; 2 threads), {a.connections} connections, "
               f"{a.seconds:.0f} s per route")
