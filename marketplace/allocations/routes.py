@@ -44,7 +44,7 @@ def attach(data, obligation_id):
 
 
 @bp.route("/<obligation_id>/allocations", methods=["GET"])
-@requires("obligations:read", transaction=False)  # the token, then the report: one statement each
+@requires("obligations:read")
 @bp.response(200, AllocationList)
 def list_allocations(obligation_id):
     ob = get_visible(ObligationRecord, obligation_id, "obligation")

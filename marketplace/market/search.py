@@ -206,8 +206,9 @@ def search(q: dict, caller_jurisdiction: str | None, now: Market | None = None) 
     that regulator has not rated the insurer); without a caller's jurisdiction, the insurer's own. `now`: the
     market as the caller has just read it (market()), else read here.
 
-    A page costs the same few queries (standings, the rule-set, the page; the count when not cached) however
-    many offerings are listed, and only the page's rows are read."""
+    A page costs the same few queries (the market's version; the standings and the rule-set when that version
+    is new to this process; the count when not cached; the page) however many offerings are listed, and only
+    the page's rows are read."""
     now = now or market(caller_jurisdiction)
     standing, rs = now.standing, now.ruleset
     approved = _approved(q.get("jurisdiction"), standing)
