@@ -73,11 +73,12 @@ def offset(obligation_id):
     """The eligibility report: per allocation every named check, the eligible amount with its arithmetic
     (deductible share, haircut, FX rate and its source), the caps applied, total offset and net cash reserve."""
     inputs = offset_inputs(obligation_id)  # read now, every time: the answer is kept by all it is computed from
-    answer = _REPORTS.get(inputs)
-    if answer is None:
-        ob, report, rs = report_of(inputs)
-        doc = report.as_dict()
-        doc["obligation"] = {"id": ob.id, "period": ob.period, "revision": ob.revision, **report.obligation.as_dict()}
-        doc["ruleset"] = rs.ref
-        answer = _REPORTS.put(inputs, current_app.json.response(OffsetOut().dump(doc)).get_data())
-    return Response(answer, mimetype=current_app.json.mimetype)
+    return Response(_REPORTS.get_or_compute(inputs, lambda: _answer(inputs)), mimetype=current_app.json.mimetype)
+
+
+def _answer(inputs: tuple) -> bytes:
+    ob, report, rs = report_of(inputs)
+    doc = report.as_dict()
+    doc["obligation"] = {"id": ob.id, "period": ob.period, "revision": ob.revision, **report.obligation.as_dict()}
+    doc["ruleset"] = rs.ref
+    return current_app.json.response(OffsetOut().dump(doc)).get_data()

@@ -25,7 +25,7 @@ def one_of_planned_once(column, name: str, postgres: bool):
     are the same, and after its fifth execution the statement is planned no more. Same rows either way."""
     if postgres:
         return column == any_(cast(select(bindparam(name, type_=ARRAY(String))).scalar_subquery(), ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
+    return one_of(column, name, postgres)
 
 
 def by_dialect(build) -> dict[bool, object]:

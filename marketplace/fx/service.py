@@ -37,18 +37,15 @@ def _pairs():
     many days of rates are kept."""
     n = aliased(FxRateRecord)
 
-    def after(p):  # the first pair in index order after p's (all pairs' first, with p None)
+    def after(p) -> tuple:  # (base, quote) of the first pair in index order after p's (the very first: p None)
         q = select(n.base, n.quote).order_by(n.base, n.quote).limit(_ONE)
         if p is not None:
             q = q.where(tuple_(n.base, n.quote) > tuple_(p.c.base, p.c.quote))
-        return q
+        return tuple(q.with_only_columns(c).scalar_subquery() for c in (n.base, n.quote))
 
-    first = select(after(None).with_only_columns(n.base).scalar_subquery().label("base"),
-                   after(None).with_only_columns(n.quote).scalar_subquery().label("quote"))
-    pairs = first.cte("fx_pairs", recursive=True)
-    step = select(after(pairs).with_only_columns(n.base).scalar_subquery(),
-                  after(pairs).with_only_columns(n.quote).scalar_subquery()).where(pairs.c.base.is_not(None))
-    return pairs.union_all(step)
+    base, quote = after(None)
+    pairs = select(base.label("base"), quote.label("quote")).cte("fx_pairs", recursive=True)
+    return pairs.union_all(select(*after(pairs)).where(pairs.c.base.is_not(None)))
 
 
 def latest_on(on):
