@@ -23,8 +23,10 @@ log = logging.getLogger("marketplace.tlog")
 CHANNEL = "tlog_batch"
 QUIET = 0.25       # with no notice for this long, a waiter looks in the table itself
 RESTART_AFTER = 1.0  # a listener that failed is started again at most this often
-_ENTRIES = "SELECT certificate_id, kind, idx FROM tlog_entries WHERE idx >= %s AND idx < %s " \
-           "AND certificate_id IS NOT NULL"
+# the batch's rows by index range alone (the primary key): with "certificate_id IS NOT NULL" in the statement,
+# the plan PostgreSQL settles on once psycopg prepares it could walk the certificate_id index over the
+# whole log instead (4 ms at 1e4 entries, growing with the log); entries without a certificate are skipped here
+_ENTRIES = "SELECT certificate_id, kind, idx FROM tlog_entries WHERE idx >= %s AND idx < %s"
 
 Key = tuple[str, str]  # (certificate id, kind)
 
@@ -104,7 +106,7 @@ class Board:
                     with self.cond:
                         anyone = bool(self.waiting)
                     rows = reader.execute(_ENTRIES, (old, new)).fetchall() if anyone else []
-                    self.resolve(rows)
+                    self.resolve([row for row in rows if row[0] is not None])
         except Exception as e:  # the database went away or refused: waiters fall back to looking themselves
             log.warning("the log's batch listener stopped (%s); waiters poll until it restarts", type(e).__name__)
         finally:

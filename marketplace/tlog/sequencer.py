@@ -39,13 +39,14 @@ WAIT_SECONDS = 10
 POLL_FIRST, POLL_MAX = 0.002, 0.025  # a batch takes milliseconds: look again soon, then less often
 
 
-def queue(kind: str, data: bytes, certificate_id: str | None = None) -> QueuedEntry:
-    """Queue an entry in the current transaction; after commit, ask for integration."""
-    row = QueuedEntry(kind=kind, data=data, certificate_id=certificate_id)
-    db.session.add(row)
-    db.session.flush()
+_QUEUE = insert(QueuedEntry.__table__)  # queued_at: the column's default (utcnow)
+
+
+def queue(kind: str, data: bytes, certificate_id: str | None = None) -> None:
+    """Queue an entry in the current transaction; after commit, ask for integration. A plain INSERT (nobody
+    reads the row back), on the table, not through the ORM: a quarter less of a writer's time (bench/log.py)."""
+    db.session.execute(_QUEUE, {"kind": kind, "data": data, "certificate_id": certificate_id})
     after_commit(_nudge_unless_awaited, certificate_id, kind)
-    return row
 
 
 def _awaited() -> set:
