@@ -68,12 +68,14 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+_TAKE = {wait: text(f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true), {take}({ADVISORY_LOCK})")
+         for wait, take in ((True, "pg_advisory_xact_lock"), (False, "pg_try_advisory_xact_lock"))}
+
+
 def _lock(wait: bool = True) -> bool | None:
     """Take the sequencer lock for this transaction; None if `wait` is off and another transaction holds it."""
     if _is_postgres():
-        take = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        got = db.session.execute(text(f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_MS}', true), "
-                                      f"{take}(:k)"), {"k": ADVISORY_LOCK}).one()[1]
+        got = db.session.execute(_TAKE[wait]).one()[1]
         return None if got is False else True  # the waiting form returns void
     # SQLite: this UPDATE takes the database's write lock, which serialises sequencers
     db.session.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size))
@@ -194,9 +196,13 @@ def _conninfo(url) -> str:
     return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
 
 
+@lru_cache(maxsize=16)  # by the engine itself: a URL hashes by rendering itself as text, on every call
+def _board_of(engine) -> notices.Board:
+    return notices.board(_conninfo(engine.url), listen=engine.dialect.name == "postgresql")
+
+
 def _board() -> notices.Board:
-    bind = db.session.get_bind()
-    return notices.board(_conninfo(bind.url), listen=bind.dialect.name == "postgresql")
+    return _board_of(db.session.get_bind())
 
 
 def _try_sequencing(board: notices.Board) -> int | None:
