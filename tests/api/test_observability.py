@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from marketplace.db import utcnow
 from marketplace.events.models import Delivery, Event
@@ -18,6 +19,7 @@ from marketplace.extensions import db
 from marketplace.observability import logs
 from marketplace.tlog import sequencer
 from marketplace.tlog import service as tlog
+from marketplace.tlog.models import QueuedEntry
 from marketplace.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.conftest import make_app
 
@@ -129,8 +131,8 @@ def test_log_size_and_sequencing_delay(world):
     assert value(m, "marketplace_tlog_checkpoint_size") == tlog.latest().tree_size == size
     assert value(m, "marketplace_tlog_sequencing_delay_seconds") == 0
     assert value(m, "marketplace_tlog_queued") == 0
-    row = sequencer.queue("issuance", b"not yet sequenced")  # no unit of work: no nudge, it stays queued
-    row.queued_at = utcnow() - timedelta(seconds=30)
+    sequencer.queue("issuance", b"not yet sequenced")  # no unit of work: no nudge, it stays queued
+    db.session.execute(update(QueuedEntry).values(queued_at=utcnow() - timedelta(seconds=30)))
     db.session.commit()
     m = scrape(world.client)
     assert value(m, "marketplace_tlog_size") == size and value(m, "marketplace_tlog_checkpoint_size") == size
