@@ -32,7 +32,7 @@ _LIVE_INSURERS = (select(Policy.insurer_id).join(Allocation, Allocation.policy_i
 _PERIOD_START = select(ObligationRecord.period_start).where(ObligationRecord.id == _ID).correlate(None)
 _ALLOCS = allocation_rows(Allocation.obligation_id == _ID)
 _APPROVALS = approval_rows(InsurerApproval.insurer_id.in_(_LIVE_INSURERS))
-_RATES = fx.latest_on(_PERIOD_START.scalar_subquery())
+_RATES = by_dialect(lambda pg: fx.latest_on(_PERIOD_START.scalar_subquery(), pg))
 # Every input of the report, the JSON ones as their text (not decoded): the row read is hashable, and a route may
 # key what it computes from it by the row itself (a key that names one answer forever).
 _PLAIN = [c for c in ObligationRecord.__table__.c if c.key != "lines"]  # then lines, as text
@@ -42,8 +42,8 @@ _COLUMNS = by_dialect(lambda pg: (
     json_text_rows(_ALLOCS, (_ALLOCS.selected_columns.id,), pg).label("allocations"),
     json_text_rows(_APPROVALS, (_APPROVALS.selected_columns.insurer_id, _APPROVALS.selected_columns.regulator_id),
                    pg).label("approvals"),
-    json_text_rows(_RATES, (_RATES.selected_columns.base, _RATES.selected_columns.quote,
-                            _RATES.selected_columns.source), pg).label("rates")))
+    json_text_rows(_RATES[pg], (_RATES[pg].selected_columns.base, _RATES[pg].selected_columns.quote,
+                                _RATES[pg].selected_columns.source), pg).label("rates")))
 _AllocationRow = namedtuple("_AllocationRow", [c.key for c in _ALLOCS.selected_columns])
 _Obligation = namedtuple("_Obligation", [*(c.key for c in _PLAIN), "lines"])
 
