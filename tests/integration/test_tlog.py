@@ -162,3 +162,22 @@ def test_remote_audit_through_public_endpoints(demo, tmp_path):
         t.join(10)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "recomputed 7 leaves" in out.stdout and "audit OK" in out.stdout
+
+
+def test_a_receipt_reads_the_checkpoint_the_proof_and_the_key_only(demo):
+    """An issuance's answer carries a receipt: the latest checkpoint, the proof's nodes (one statement, none when
+    that proof is cached), the log key; not the tree size again (a checkpoint's size is never past the log's). It
+    still verifies, with the RFC 9162 verifier of tests/unit/test_merkle.py."""
+    from marketplace.tlog import service as tlog
+    from tests.sql_statements import statements
+
+    jws = db.session.scalar(text("SELECT jws FROM certificates LIMIT 1"))
+    index = db.session.scalar(text("SELECT idx FROM tlog_entries WHERE kind = 'issuance' LIMIT 1"))
+    db.session.rollback()
+    with statements() as seen:
+        rec = tlog.receipt(index)
+    reads = [s for s in seen if s.startswith(("SELECT", "WITH"))]
+    assert len(reads) <= 3 and not any("tlog_state" in s for s in reads), reads
+    root = tlog.latest().root_hash
+    path = [base64.b64decode(h) for h in rec["inclusionProof"]]
+    assert rfc_verify_inclusion(index, rec["treeSize"], hashlib.sha256(b"\x00" + jws.encode()).digest(), path, root)
