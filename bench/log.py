@@ -6,7 +6,9 @@ SHA-256 node hashes/s measured in the same run.
   does: queue one entry in its own transaction (a unit of work, committed), then wait for the batch that
   integrates it (sequencer.await_certificate: whoever takes the sequencer's advisory lock integrates
   everything queued and signs one checkpoint). Printed: appends/s, batches (checkpoints) and entries per
-  batch, merge delay (queued -> integrated, from the rows) p50/p99, each writer's wait p99.
+  batch, merge delay (queued -> integrated, from the rows) p50/p99, each writer's wait p99, and the CPU each
+  append cost in the writer processes and in PostgreSQL (from /proc), with the rate the machine's cores could
+  sustain at that cost (the machine's speed moves the rate; the cost shows where it goes).
 - Backlog: the sequencer alone draining --backlog queued entries (entries/s, batches of BATCH_MAX).
 - Proofs: inclusion and consistency p50/p99 through the service (target p99 < 10 ms), checked.
 Between the two sizes the log is bulk-loaded (COPY) with the same hashing, keeping only the tree's right
@@ -137,9 +139,11 @@ def writer_process(sa_url: str, threads: int, seconds: float, ready, start, out)
     for t in ts:
         t.start()
     ready.put(os.getpid())
+    start.wait(60)
+    cpu = time.process_time()  # every thread of this process, the batch listener's too
     for t in ts:
         t.join()
-    out.put((len(ids), waits))
+    out.put((len(ids), waits, time.process_time() - cpu))
 
 
 def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, seconds: float) -> dict:
@@ -154,10 +158,12 @@ def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, s
         p.start()
     for _ in procs:  # every process has built its app and started its threads
         ready.get(timeout=120)
+    pg0 = postgres_cpu()
     t0 = time.perf_counter()
     start.set()
     results = [out.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.perf_counter() - t0
+    pg_cpu = postgres_cpu(since=pg0)
     for p in procs:
         p.join(30)
     n = sum(r[0] for r in results)
@@ -170,7 +176,27 @@ def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, s
         pending = conn.execute("SELECT count(*) FROM tlog_queue").fetchone()[0]
     assert size1 - size0 == n and pending == 0, (size1 - size0, n, pending)
     return {"appends": n, "rate": n / elapsed, "batches": batches, "delay50": pct(delays, .5),
-            "delay99": pct(delays, .99), "wait99": pct(waits, .99), "size": size1}
+            "delay99": pct(delays, .99), "wait99": pct(waits, .99), "size": size1,
+            "cpu_writers": sum(r[2] for r in results) / max(n, 1), "cpu_pg": pg_cpu / max(n, 1)}
+
+
+def postgres_cpu(since: dict | None = None):
+    """CPU seconds (user + system) of every PostgreSQL process on this machine, from /proc: a snapshot, or with
+    `since` the seconds spent after that snapshot (a process that started since counts from zero). CPU per
+    append moves far less than appends/s when the machine's speed does."""
+    tick, now = os.sysconf("SC_CLK_TCK"), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("postgres"):
+            now[pid] = (int(rest[11]) + int(rest[12])) / tick  # utime, stime (fields 14 and 15)
+    if since is None:
+        return now
+    return sum(t - since.get(pid, 0.0) for pid, t in now.items())
 
 
 def backlog(app, count: int) -> float:
@@ -232,6 +258,9 @@ def measure(label: str, sa_url: str, pg_url: str, app, args) -> dict:
           f"({c['appends']:,} in {c['batches']:,} batches, {c['appends'] / max(c['batches'], 1):.1f} per batch)")
     print(f"  merge delay p50 {c['delay50'] * 1000:6.1f} ms  p99 {c['delay99'] * 1000:6.1f} ms (target < 1 s); "
           f"issuer wait p99 {c['wait99'] * 1000:6.1f} ms")
+    cores, per_append = os.cpu_count(), c["cpu_writers"] + c["cpu_pg"]
+    print(f"  CPU per append: writer processes {c['cpu_writers'] * 1000:.2f} ms, PostgreSQL {c['cpu_pg'] * 1000:.2f} "
+          f"ms ({cores} cores: at most {cores / per_append:,.0f} appends/s at this cost)")
     c["backlog"] = backlog(app, args.backlog)
     print(f"  sequencer draining a backlog of {args.backlog:,}: {c['backlog']:10,.0f} entries/s")
     with app.app_context():
