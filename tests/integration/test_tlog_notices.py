@@ -119,3 +119,22 @@ def test_the_listeners_read_of_a_batch_stays_on_the_primary_key_in_a_generic_pla
         conn.exec_driver_sql("DEALLOCATE batch_probe")
     db.session.rollback()
     assert "pk_tlog_entries" in plan and "ix_tlog_entries_certificate_id" not in plan, plan
+
+
+def test_the_probe_says_whether_another_sequencer_holds_the_lock_and_keeps_nothing(pg_app, database_url):
+    """A waiter asks in one autocommit statement whether a sequencer is running before it opens a transaction to
+    try (sequencer._held_elsewhere): true while another transaction holds the lock, false once it is free, and the
+    probe itself holds nothing afterwards (a sequencer can take the lock at once)."""
+    assert sequencer._held_elsewhere() is False
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_the_sequencer_lock, args=(database_url, held, 0.5))
+    holder.start()
+    assert held.wait(10)
+    assert sequencer._held_elsewhere() is True
+    holder.join(10)
+    assert sequencer._held_elsewhere() is False
+    with db.engine.connect() as other, other.begin():
+        assert other.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": sequencer.ADVISORY_LOCK}).scalar()
+    cid = str(uuid.uuid4())
+    queue_committed(cid)
+    assert sequencer.await_certificate(cid) == index_of(cid) is not None
