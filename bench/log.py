@@ -163,7 +163,7 @@ def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, s
     start.set()
     results = [out.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.perf_counter() - t0
-    pg_cpu = postgres_cpu(since=pg0)
+    pg_cpu = sum(t - pg0.get(pid, 0.0) for pid, t in postgres_cpu().items())  # a backend started since: from 0
     for p in procs:
         p.join(30)
     n = sum(r[0] for r in results)
@@ -180,9 +180,8 @@ def concurrent_appends(sa_url: str, pg_url: str, processes: int, threads: int, s
             "cpu_writers": sum(r[2] for r in results) / max(n, 1), "cpu_pg": pg_cpu / max(n, 1)}
 
 
-def postgres_cpu(since: dict | None = None):
-    """CPU seconds (user + system) of every PostgreSQL process on this machine, from /proc: a snapshot, or with
-    `since` the seconds spent after that snapshot (a process that started since counts from zero). CPU per
+def postgres_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) so far of every PostgreSQL process on this machine, by pid, from /proc. CPU per
     append moves far less than appends/s when the machine's speed does."""
     tick, now = os.sysconf("SC_CLK_TCK"), {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -194,9 +193,7 @@ def postgres_cpu(since: dict | None = None):
         name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
         if name.startswith("postgres"):
             now[pid] = (int(rest[11]) + int(rest[12])) / tick  # utime, stime (fields 14 and 15)
-    if since is None:
-        return now
-    return sum(t - since.get(pid, 0.0) for pid, t in now.items())
+    return now
 
 
 def backlog(app, count: int) -> float:

@@ -39,3 +39,14 @@ def statements_in_autocommit() -> Iterator[list[tuple[str, bool]]]:
     with _each_statement(lambda conn, statement: seen.append(
             (statement, bool(conn.connection.dbapi_connection.autocommit)))):
         yield seen
+
+
+def generic_plan(conn, sql: str, types: list[str], values: list[str]) -> str:
+    """PostgreSQL's generic plan for `sql` (parameters $1..$n of `types`), the plan a prepared statement ends up
+    with (psycopg prepares a statement at its fifth run), as EXPLAIN prints it for `values` (SQL literals)."""
+    conn.exec_driver_sql(f"PREPARE generic_probe({', '.join(types)}) AS {sql}")
+    try:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        return "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN EXECUTE generic_probe({', '.join(values)})"))
+    finally:
+        conn.exec_driver_sql("DEALLOCATE generic_probe")

@@ -191,7 +191,6 @@ def pending() -> int:
 _attempt = threading.Lock()
 
 
-@lru_cache(maxsize=16)
 def _conninfo(url) -> str:
     return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
 

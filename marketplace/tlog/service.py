@@ -53,6 +53,10 @@ def inclusion(index: int, tree_size: int) -> list[bytes]:
     _check_size(tree_size, "tree_size")
     if not 0 <= index < tree_size:
         raise Unprocessable(f"index must be below tree_size {tree_size}", {"index": ["out of range"]})
+    return _inclusion_proof(index, tree_size)
+
+
+def _inclusion_proof(index: int, tree_size: int) -> list[bytes]:
     return batch_getter(lambda get: merkle.inclusion_proof(index, tree_size, get))
 
 
@@ -98,9 +102,8 @@ def receipt(index: int) -> dict:
     cp = latest()
     if cp is None or cp.tree_size <= index:
         raise NotFound("no checkpoint covers this entry yet")
-    proof = batch_getter(lambda get: merkle.inclusion_proof(index, cp.tree_size, get))
-    return {"leafIndex": index, "treeSize": cp.tree_size, "inclusionProof": b64(proof), "checkpoint": cp.note,
-            "logKey": verifier_key()}
+    return {"leafIndex": index, "treeSize": cp.tree_size, "inclusionProof": b64(_inclusion_proof(index, cp.tree_size)),
+            "checkpoint": cp.note, "logKey": verifier_key()}
 
 
 def issuance_index(certificate_id: str) -> int | None:

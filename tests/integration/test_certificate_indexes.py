@@ -12,6 +12,7 @@ from marketplace.certificates.models import Certificate
 from marketplace.db import new_id, utcnow
 from marketplace.extensions import db
 from marketplace.registry import service as registry
+from tests.sql_statements import generic_plan
 
 INDEX = "ix_certificates_valid_exchange_period"
 
@@ -30,18 +31,10 @@ def _plan(stmt) -> str:
 
 
 def _generic_plan(where_status: str, *args: str) -> str:
-    """PostgreSQL's generic plan (what a prepared statement ends up with: psycopg prepares a statement after its
-    fifth run) of the supersede read with the status condition written as given."""
-    conn = db.session.connection()
+    """The generic plan of the supersede read with the status condition written as given."""
     n = where_status.count("$")
-    conn.exec_driver_sql(f"PREPARE superseded_probe(text, text{', text' * n}) AS SELECT id FROM certificates "
-                         f"WHERE exchange_id = $1 AND period = $2 AND {where_status}")
-    try:
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        values = ", ".join(f"'{a}'" for a in args)
-        return "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN EXECUTE superseded_probe({values})"))
-    finally:
-        conn.exec_driver_sql("DEALLOCATE superseded_probe")
+    return generic_plan(db.session.connection(), "SELECT id FROM certificates WHERE exchange_id = $1 AND period = $2 "
+                        f"AND {where_status}", ["text"] * (2 + n), [f"'{a}'" for a in args])
 
 
 def _many_revoked(n: int) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from marketplace.extensions import db
 from marketplace.tlog import notices, sequencer
 from marketplace.tlog.models import LogEntry
 from marketplace.uow import unit_of_work
+from tests.sql_statements import generic_plan
 
 
 @pytest.fixture
@@ -111,12 +112,7 @@ def test_the_listeners_read_of_a_batch_stays_on_the_primary_key_in_a_generic_pla
                       "SELECT i, 'issuance', '\\x00'::bytea, gen_random_uuid()::text, now() "
                       "FROM generate_series(20000, 20015) i"))
     numbered = notices._ENTRIES.replace("%s", "$1", 1).replace("%s", "$2", 1)
-    conn.exec_driver_sql(f"PREPARE batch_probe(bigint, bigint) AS {numbered}")
-    try:
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN EXECUTE batch_probe(20000, 20016)"))
-    finally:
-        conn.exec_driver_sql("DEALLOCATE batch_probe")
+    plan = generic_plan(conn, numbered, ["bigint", "bigint"], ["20000", "20016"])
     db.session.rollback()
     assert "pk_tlog_entries" in plan and "ix_tlog_entries_certificate_id" not in plan, plan
 
