@@ -4,7 +4,8 @@
 rate limiting off for the measurement) on PostgreSQL, a realistic world, CONNECTIONS concurrent clients.
 Per route: req/s, p50, p99 and the ratio of req/s to GET /healthz measured in the same run on the same
 server (measured first and again last; the ratios use the faster of the two, never a flattering slow one);
-each gunicorn worker's peak RSS (VmHWM) and whether it stayed under 200 MB.
+each gunicorn worker's peak RSS (VmHWM) and whether it stayed under 200 MB; per route, how the open connections
+were spread over the workers (conns/worker, read from /proc two seconds in: "8/0" would mean one worker did it all).
 
 The world: the demo (through its service functions: 3 regulators, insurers, the JP exchange's policies,
 obligation and a real certificate), then bulk inserts: EXCHANGES exchanges across JP/EU/HK, each with a
@@ -305,6 +306,22 @@ class Server:
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 
+    def spread(self) -> str:
+        """How the load generator's open connections are spread over the workers now, e.g. "4/4" (from /proc):
+        with one worker holding them all, that worker's core does all the work (docker/gunicorn.conf.py)."""
+        port, inodes = self.port, set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(f"socket:[{fields[9]}]")
+        counts = []
+        for pid in self.workers():
+            try:
+                counts.append(sum(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir()))
+            except OSError:
+                counts.append(0)
+        return "/".join(map(str, sorted(counts, reverse=True)))
+
     def workers(self) -> list[int]:
         try:
             path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
@@ -578,14 +595,24 @@ def main() -> None:
         drain(server)
         results, drained = {}, {}
         for r in routes:
+            seen: list[str] = []
+            timer = threading.Timer(min(2.0, a.seconds / 2), lambda seen=seen: seen.append(server.spread()))
+            timer.start()
             results[r["name"]] = runner(server.base, r, a.seconds, a.connections, tmp)
+            timer.join()
+            results[r["name"]]["spread"] = seen[0] if seen else "?"
             drained[r["name"]] = drain(server)
             if results[r["name"]]["n"] < 2 * a.connections:  # too few to say much: time one request alone
                 results[r["name"]]["alone"] = alone(server.base, r)
                 drain(server)
         # the baseline again, last: a first run is often slow while the freshly loaded database settles, and a slow
         # baseline flatters every ratio of the run; the ratios use the faster of the two
+        seen = []
+        timer = threading.Timer(min(2.0, a.seconds / 2), lambda: seen.append(server.spread()))
+        timer.start()
         again = runner(server.base, routes[0], a.seconds, a.connections, tmp)
+        timer.join()
+        again["spread"] = seen[0] if seen else "?"
         memory = server.memory()
         if any(r["errors"] for r in results.values()):  # say why, from the server's own log
             log_lines = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()
@@ -617,13 +644,13 @@ def main() -> None:
               "so /healthz and the ratios are understated")
     first = results["GET /healthz"]["rps"]
     base = max(first, again["rps"])
-    print(f"baseline GET /healthz: {first:.1f} req/s first, {again['rps']:.1f} req/s again after the other routes; "
-          f"ratios use the faster, {base:.1f}")
+    print(f"baseline GET /healthz: {first:.1f} req/s first, {again['rps']:.1f} req/s again after the other routes "
+          f"(connections per worker {again['spread']}); ratios use the faster, {base:.1f}")
     print(f"{'route':<38}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio to /healthz':>20}{'requests':>10}"
-          f"{'errors':>8}")
+          f"{'errors':>8}{'conns/worker':>14}")
     for name, r in results.items():
         print(f"{name:<38}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}{r['rps'] / base:>20.3f}{r['n']:>10}"
-              f"{r['errors']:>8}")
+              f"{r['errors']:>8}{r['spread']:>14}")
     for name, r in results.items():
         if "alone" in r:
             print(f"{name}: only {r['n']} completed in {a.seconds:.0f} s with {a.connections} connections; "

@@ -136,7 +136,7 @@ def test_gunicorn_conf_hooks_and_logging(tmp_path, monkeypatch):
     conf = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
     metrics.mkdir()
     (metrics / "histogram_1.db").write_bytes(b"stale")
-    conf["on_starting"](None)
+    conf["on_starting"](_server([]))
     assert list(metrics.iterdir()) == []  # an earlier run's samples are not counted again
     for name in ("gauge_liveall_4242.db", "histogram_4242.db"):
         (metrics / name).write_bytes(b"")
@@ -146,6 +146,58 @@ def test_gunicorn_conf_hooks_and_logging(tmp_path, monkeypatch):
     _no_access_records(conf)
     formatter = conf["logconfig_dict"]["formatters"]["marketplace"]["()"]
     assert formatter.__name__ == "JsonFormatter"
+
+
+def _server(addresses: list) -> SimpleNamespace:
+    logged = []
+    return SimpleNamespace(cfg=SimpleNamespace(address=addresses), logged=logged,
+                           log=SimpleNamespace(info=lambda msg, *args: logged.append(msg % args)))
+
+
+def test_gunicorn_refuses_an_address_another_server_listens_on(monkeypatch):
+    """Workers listen with SO_REUSEPORT (the kernel spreads connections across them), which would let a second
+    server of the same user share the port unnoticed: the master first binds the address plainly, and a taken
+    address stops it."""
+    monkeypatch.delenv("GUNICORN_REUSE_PORT", raising=False)
+    conf = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+    assert conf["reuse_port"] is True
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"127.0.0.1:{port} is already in use"):
+            conf["on_starting"](_server([("127.0.0.1", port)]))
+    free = _server([("127.0.0.1", _free_port())])
+    conf["on_starting"](free)  # a free address: no complaint, and the log says how the workers listen
+    assert free.logged and "SO_REUSEPORT" in free.logged[0]
+    monkeypatch.setenv("GUNICORN_BIND", "unix:/tmp/marketplace.sock")
+    assert runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))["reuse_port"] is False
+    monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:8000")
+    monkeypatch.setenv("GUNICORN_REUSE_PORT", "0")
+    assert runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))["reuse_port"] is False
+
+
+def _listening_sockets(port: int) -> dict[int, int]:
+    """{socket inode: pid} of the TCP sockets listening on this port, from /proc (no tool needed)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(int(fields[9]))
+    owners = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and int(link[8:-1]) in inodes:
+                    owners[int(link[8:-1])] = int(proc.name)
+        except OSError:  # a process that ended meanwhile, or not ours to read
+            continue
+    return owners
 
 
 def _no_access_records(conf):
@@ -353,6 +405,14 @@ def test_the_readme_steps_by_hand(services, tmp_path):
                 if len(pids) >= 2:
                     break
         assert len(pids) == 2, "both gunicorn workers answered requests"
+        # each worker listens on a socket of its own (SO_REUSEPORT); the master holds none
+        owners = _listening_sockets(port)
+        assert len(owners) == 2 and len(set(owners.values())) == 2 and web.pid not in owners.values(), owners
+        # a second server on the same address refuses to start, and the first keeps serving
+        again = subprocess.run(steps["web"][1], cwd=ROOT, env=web_env, capture_output=True, text=True, timeout=60)
+        assert again.returncode != 0 and f"127.0.0.1:{port} is already in use" in again.stderr, again.stderr
+        assert _get(f"{base}/healthz")[0] == 200
+        sent += 1
         healthz = ("marketplace_http_request_duration_seconds_count",
                    frozenset({"route": "/healthz", "method": "GET", "status": "2xx"}.items()))
         for _ in range(4):  # whichever worker answers the scrape, it adds up both workers' samples
