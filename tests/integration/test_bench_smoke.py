@@ -48,3 +48,4 @@ def test_http_bench_runs():
     assert "p99 ms" in out.stdout and "ratios (req/s / GET /healthz req/s)" in out.stdout
     assert "load generator: wrk" in out.stdout or "the Python client may be the bottleneck" in out.stdout
     assert "max RSS" in out.stdout and "200 MB RSS" in out.stdout
+    assert "conns/worker" in out.stdout and "connections per worker" in out.stdout

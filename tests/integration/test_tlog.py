@@ -19,7 +19,10 @@ from marketplace.certificates import service as certificates
 from marketplace.cli import marketplace_cli
 from marketplace.extensions import db
 from marketplace.obligations.models import ObligationRecord
+from marketplace.errors import NotFound
 from marketplace.tlog import sequencer
+from marketplace.tlog import service as tlog
+from tests.sql_statements import generic_plan
 from tests.unit.test_merkle import rfc_mth, rfc_verify_consistency, rfc_verify_inclusion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +83,29 @@ def test_issuance_and_revocation_entries_and_checkpoint(demo):
         assert rfc_verify_consistency(m, 7, rfc_mth(data[:m]), root, proof)
     stored = c.get("/api/v1/log/checkpoints").json["items"]
     assert [s["treeSize"] for s in stored] == [1, 7]  # one checkpoint per batch: the demo's, then these six
+
+
+def test_a_leaf_is_found_by_its_hash_through_the_index_of_the_leaves(demo, database_url):
+    """A leaf's index by its hash reads ix_tlog_nodes_leaf_hash (leaves only; on PostgreSQL a hash index), also in
+    the generic plan a prepared statement ends up with, where a bound `level` would rule the partial index out.
+    An interior node's hash names no leaf."""
+    issue_some(3)
+    conn = db.session.connection()
+    leaf, interior = (bytes(conn.execute(text(f"SELECT hash FROM tlog_nodes WHERE level = {lv} AND idx = {ix}"))
+                            .scalar()) for lv, ix in ((0, 2), (1, 0)))
+    assert tlog.index_of_leaf(leaf) == 2
+    with pytest.raises(NotFound):
+        tlog.index_of_leaf(interior)
+    sql = str(tlog._INDEX_OF_LEAF.compile(dialect=conn.dialect))
+    if database_url.startswith("postgresql"):
+        conn.execute(text("INSERT INTO tlog_nodes (level, idx, hash) SELECT lv, i, sha256(int8send(i * 2 + lv)) "
+                          "FROM generate_series(100, 20099) i, generate_series(0, 1) lv"))
+        conn.execute(text("ANALYZE tlog_nodes"))
+        plan = generic_plan(conn, sql.replace("%(leaf)s", "$1"), ["bytea"], ["'\\x00'::bytea"])
+    else:
+        plan = "\n".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (leaf,)))
+    db.session.rollback()
+    assert "ix_tlog_nodes_leaf_hash" in plan, plan
 
 
 @pytest.mark.parametrize("query", ["index=0&tree_size=99", "index=5&tree_size=3", "index=-1&tree_size=1",
