@@ -17,9 +17,9 @@ from werkzeug.serving import make_server
 
 from marketplace.certificates import service as certificates
 from marketplace.cli import marketplace_cli
+from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.obligations.models import ObligationRecord
-from marketplace.errors import NotFound
 from marketplace.tlog import sequencer
 from marketplace.tlog import service as tlog
 from tests.sql_statements import generic_plan
