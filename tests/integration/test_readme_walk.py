@@ -37,6 +37,8 @@ def test_readme_walk(app, tmp_path, database_url):
                "MARKETPLACE_INSTANCE_PATH": app.instance_path}
         out = subprocess.run(["bash", "-euo", "pipefail", "-c", walk_script()], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
+        again = subprocess.run(["bash", "-euo", "pipefail", "-c", walk_script()], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=120)
     finally:
         server.shutdown()
         thread.join(10)
@@ -59,3 +61,7 @@ def test_readme_walk(app, tmp_path, database_url):
     revoked = next(ln for ln in lines if ln.startswith("(False, ['revoked: "))
     assert "policy TMC-FUJI-0001 cancelled on" in revoked
     assert "audit OK" in lines
+    # run again, it stops where the API says no, naming the answer (as the README says), not with a traceback
+    assert again.returncode != 0
+    assert "409 Conflict: licence Kanto-FB-00300 is already registered in JP" in again.stderr, again.stderr
+    assert "Traceback" not in again.stderr
