@@ -322,6 +322,33 @@ class Server:
                 counts.append(0)
         return "/".join(map(str, sorted(counts, reverse=True)))
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far, by part (from /proc): the web (gunicorn's master and workers), the jobs (the RQ
+        worker and scheduler, with the work-horses they reaped), PostgreSQL's and Redis's processes, and the
+        machine as a whole (every core's busy time, the load generator and this script included)."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def used(pid: int, children: bool = False) -> float:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return 0.0
+            return sum(int(f) for f in fields[11:15 if children else 13]) / tick
+
+        by_name = {"postgres": 0.0, "redis-server": 0.0}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    name = (d / "comm").read_text().strip()
+                except OSError:
+                    continue
+                if name in by_name:
+                    by_name[name] += used(int(d.name))
+        busy = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return {"web": sum(used(pid) for pid in [self.proc.pid, *self.workers()]),
+                "jobs": sum(used(j.pid, children=True) for j in self.jobs), "postgres": by_name["postgres"],
+                "redis": by_name["redis-server"], "machine": (sum(busy) - busy[3] - busy[4]) / tick}
+
     def workers(self) -> list[int]:
         try:
             path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
@@ -598,8 +625,12 @@ def main() -> None:
             seen: list[str] = []
             timer = threading.Timer(min(2.0, a.seconds / 2), lambda seen=seen: seen.append(server.spread()))
             timer.start()
+            cpu_before = server.cpu()
             results[r["name"]] = runner(server.base, r, a.seconds, a.connections, tmp)
+            cpu_after = server.cpu()
             timer.join()
+            results[r["name"]]["cpu"] = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(results[r["name"]]["n"], 1)
+                                         for k in cpu_after}
             results[r["name"]]["spread"] = seen[0] if seen else "?"
             drained[r["name"]] = drain(server)
             if results[r["name"]]["n"] < 2 * a.connections:  # too few to say much: time one request alone
@@ -651,6 +682,11 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:<38}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}{r['rps'] / base:>20.3f}{r['n']:>10}"
               f"{r['errors']:>8}{r['spread']:>14}")
+    print("CPU per request, ms (from /proc over each route's timed window; the machine's figure is every core's busy "
+          "time, the load generator's included; the jobs' work may trail into the next route):")
+    print(f"{'route':<38}" + "".join(f"{k:>10}" for k in ("web", "postgres", "jobs", "redis", "machine")))
+    for name, r in results.items():
+        print(f"{name:<38}" + "".join(f"{r['cpu'][k]:>10.2f}" for k in ("web", "postgres", "jobs", "redis", "machine")))
     for name, r in results.items():
         if "alone" in r:
             print(f"{name}: only {r['n']} completed in {a.seconds:.0f} s with {a.connections} connections; "

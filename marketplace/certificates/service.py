@@ -6,9 +6,9 @@ from datetime import UTC, datetime, time
 
 import rfc8785
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..attestations.models import Attestation
@@ -126,20 +126,21 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         list_id, index = slots.assign()
         credential = _credential(cert_id, ob, ex, rs, report, rows, now, until, list_id, index)
         token = jws.sign(credential, signer, "vc+jwt")
-        cert = Certificate(id=cert_id, obligation_id=ob.id, exchange_id=ex.org_id, period=ob.period, kid=key.kid,
-                           jws=token, credential=credential, status_list_id=list_id, status_index=index,
-                           valid_from=now, valid_until=until, created_by=actor)
-        try:
-            with db.session.begin_nested():  # another issuance may have drawn the same free slot just now
-                db.session.add(cert)
-        except IntegrityError:
-            if attempt == SLOT_ATTEMPTS - 1:
-                raise
-            continue
-        break
-    db.session.add_all([CertificateCoverage(certificate_id=cert.id, policy_id=p.id, insurer_id=p.insurer_id,
-                                            policy_revision=p.revision) for _, p in rows])
-    db.session.flush()
+        values = {"id": cert_id, "obligation_id": ob.id, "exchange_id": ex.org_id, "period": ob.period,
+                  "kid": key.kid, "jws": token, "credential": credential, "status_list_id": list_id,
+                  "status_index": index, "valid_from": now, "valid_until": until, "status": "valid",
+                  "revoked_reason": None, "revoked_at": None, "created_by": actor, "created_at": utcnow()}
+        if _insert_unless_slot_taken(values):  # another issuance may have drawn the same free slot just now
+            break
+        if attempt == SLOT_ATTEMPTS - 1:
+            raise Conflict("no free status-list slot after several draws; please retry")
+    if rows:
+        db.session.execute(insert(CertificateCoverage.__table__), [
+            {"certificate_id": cert_id, "policy_id": p.id, "insurer_id": p.insurer_id, "policy_revision": p.revision}
+            for _, p in rows])
+    cert = Certificate(**values)
+    make_transient_to_detached(cert)  # the row just written, as if loaded: no flush, no INSERT of its own
+    db.session.add(cert)
     sequencer.queue("issuance", token.encode("ascii"), cert.id)  # commits with the certificate; sequenced in a batch
     subject = credential["credentialSubject"]
     money = {k: {"amount": subject[k], "currency": ob.currency}
@@ -150,8 +151,36 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
         insurance_offset=money["insuranceOffset"], net_reserve_required=money["netReserveRequired"],
         valid_until=rfc3339(until)), actor)
     # last: revoking takes the superseded certificate's status-list row lock, held until commit
-    revoke_all(db.session.scalars(superseded(ex.org_id, ob.period, cert.id)).all(), SUPERSEDED_BY + cert_id, ex)
+    _supersede(ex, ob.period, cert_id)
     return cert
+
+
+def _supersede(ex: Exchange, period: str, new_id: str) -> None:
+    """Revoke the exchange's other valid certificates of the period, as revoke_all would, with one UPDATE that
+    finds them and returns what the log entry and the event need (no certificate is loaded). Its sub-select
+    locks their rows in revoke_all's order, (status list, index); the list rows are taken after, by list."""
+    reason, at = SUPERSEDED_BY + new_id, utcnow()
+    ids = superseded(ex.org_id, period, new_id).with_only_columns(Certificate.id) \
+        .order_by(Certificate.status_list_id, Certificate.status_index).with_for_update()
+    won = db.session.execute(update(Certificate).where(Certificate.id.in_(ids), IS_VALID)
+                             .values(status="revoked", revoked_reason=reason, revoked_at=at)
+                             .returning(Certificate.id, Certificate.period, Certificate.status_list_id,
+                                        Certificate.status_index, Certificate.credential)
+                             .execution_options(synchronize_session=False)).all()
+    for row in won:
+        _record_revocation(row.id, ex.org_id, row.period, row.credential, row.status_index, reason, at, ex)
+    for list_id, index in sorted((row.status_list_id, row.status_index) for row in won):
+        statuslists.set_revoked(list_id, index)
+
+
+def _insert_unless_slot_taken(values: dict) -> bool:
+    """One INSERT ... ON CONFLICT (slot) DO NOTHING: False if the slot was taken, without a savepoint.
+
+    Plain table statements rather than ORM objects here: the unit-of-work flush cost more than the INSERT."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Certificate.__table__).on_conflict_do_nothing(index_elements=["status_list_id",
+                                                                                      "status_index"])
+    return db.session.execute(stmt.returning(Certificate.__table__.c.id), values).first() is not None
 
 
 def superseded(exchange_id: str, period: str, new_id: str):
@@ -191,17 +220,22 @@ def _mark_revoked(cert: Certificate, reason: str, exchange: Exchange | None) -> 
         return False
     for name, value in zip(("status", "revoked_reason", "revoked_at"), won, strict=True):
         set_committed_value(cert, name, value)  # what the database now holds, without another UPDATE
-    sequencer.queue("revocation", rfc8785.dumps({
-        "certificate": f"urn:uuid:{cert.id}", "reason": reason, "time": rfc3339(cert.revoked_at),
-        "statusList": cert.credential["credentialStatus"]["statusListCredential"],
-        "statusListIndex": cert.status_index}), cert.id)
-    ex = exchange if exchange is not None and exchange.org_id == cert.exchange_id else \
-        db.session.get(Exchange, cert.exchange_id)
-    insurers = db.session.scalars(select(CertificateCoverage.insurer_id).filter_by(certificate_id=cert.id))
-    events.record(kinds.CertificateRevoked(
-        certificate_id=cert.id, exchange_id=cert.exchange_id, jurisdiction=ex.jurisdiction, period=cert.period,
-        insurer_ids=sorted(set(insurers)), reason=reason, revoked_at=rfc3339(cert.revoked_at)), "revocation")
+    _record_revocation(cert.id, cert.exchange_id, cert.period, cert.credential, cert.status_index, reason,
+                       cert.revoked_at, exchange)
     return True
+
+
+def _record_revocation(cert_id: str, exchange_id: str, period: str, credential: dict, index: int, reason: str,
+                       at: datetime, exchange: Exchange | None) -> None:
+    """Queue the revocation's log entry and record its event, for a certificate this transaction revoked."""
+    sequencer.queue("revocation", rfc8785.dumps({
+        "certificate": f"urn:uuid:{cert_id}", "reason": reason, "time": rfc3339(at),
+        "statusList": credential["credentialStatus"]["statusListCredential"], "statusListIndex": index}), cert_id)
+    ex = exchange if exchange is not None and exchange.org_id == exchange_id else db.session.get(Exchange, exchange_id)
+    insurers = db.session.scalars(select(CertificateCoverage.insurer_id).filter_by(certificate_id=cert_id))
+    events.record(kinds.CertificateRevoked(
+        certificate_id=cert_id, exchange_id=exchange_id, jurisdiction=ex.jurisdiction, period=period,
+        insurer_ids=sorted(set(insurers)), reason=reason, revoked_at=rfc3339(at)), "revocation")
 
 
 _LOG_INDEX = "_known_log_index"  # an instance attribute only, never a column

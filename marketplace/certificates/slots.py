@@ -1,16 +1,15 @@
 """Status-list slots for new certificates, with no lock shared by issuances.
 
-A slot is a random index (not sequential, so neighbours reveal nothing) in the first list less than half
-full. Candidates are drawn at random and checked in one indexed query; the unique constraint on
-(status_list_id, status_index) settles the rare race of two issuances drawing the same free slot (the
-issuer retries in a savepoint). No issuance updates the list's row, so none waits for another: the
-list's `used` count is refreshed by a recount only when the probes suggest the list is about half full,
-and a list counted at half is closed (new certificates go to a new list). A list larger than SAMPLE slots is
-first looked at through a random window of SAMPLE slots (~0.5 ms), and recounted (every used slot: ~10-20
-ms at 65,536) only once the window is at least 54% used: such a list closes between half and about 56% full
-(a window of a list still under half shows 54% with p < 0.0002; at 56% full, 16 candidates are all taken
-with p < 0.0001). Without the window, the probes asked for a
-recount on about every other issuance while a list went from 40% to 50% full.
+A slot is a random index (not sequential, so neighbours reveal nothing) in the first list less than half full.
+Candidates are drawn at random and checked in one indexed query; the unique constraint on (status_list_id,
+status_index) settles the rare race of two issuances drawing the same free slot (the issuer draws again: its INSERT
+... ON CONFLICT DO NOTHING wrote nothing). No issuance updates the list's row, so none waits for another: the
+list's `used` count is refreshed by a recount only when the probes suggest the list is about half full, and a list
+counted at half is closed (new certificates go to a new list). A list larger than SAMPLE slots is first looked at
+through a random window of SAMPLE slots (~0.5 ms), and recounted (every used slot: ~10-20 ms at 65,536) only once
+the window is at least 54% used: such a list closes between half and about 56% full (a window of a list still under
+half shows 54% with p < 0.0002; at 56% full, 16 candidates are all taken with p < 0.0001). Without the window, the
+probes asked for a recount on about every other issuance while a list went from 40% to 50% full.
 """
 
 from __future__ import annotations

@@ -56,13 +56,21 @@ def _store(kp: KeyPair, purpose: str, owner_id: str | None) -> SigningKey:
     return row
 
 
+# unwrapped private keys, keyed by what unwrapping them reads: the row's kid and wrapped bytes, and the
+# key-encryption key (a changed KEK or re-wrapped key is a new entry). Whether the key may still sign is
+# checked on the row each time, never cached: a retired key stops signing with the next request.
+_unwrapped = LRU(64)
+
+
 def signer(row: SigningKey) -> KeyPair:
     if row.private_wrapped is None:
         raise Conflict("the service does not hold this key's private half")
     if row.status != "active":
         raise Conflict(f"key {row.kid} is retired and never signs again")
+    wrapped, wrapping_key = bytes(row.private_wrapped), kek()
     try:
-        return KeyPair.unwrap(row.private_wrapped, kek(), row.kid.encode())
+        return _unwrapped.get_or_compute((row.kid, wrapped, wrapping_key),
+                                         lambda: KeyPair.unwrap(wrapped, wrapping_key, row.kid.encode()))
     except KeyError_ as e:
         raise SigningUnavailable(str(e)) from None
 
