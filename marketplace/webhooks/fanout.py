@@ -10,7 +10,8 @@ A subscription receives the events recorded from its creation on; it is not sent
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..events.kinds import DomainEvent
@@ -22,18 +23,34 @@ from ..uow import after_commit
 from .models import WebhookDelivery, WebhookSubscription
 from .service import SEND_JOB
 
+REGULATORS = "webhooks_regulators"  # session.info key: {jurisdiction: its regulators' ids}, for one transaction
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_regulators(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(REGULATORS, None)
+
+
+def _regulators_of(jurisdiction: str) -> set[str]:
+    """The regulators of a jurisdiction, read once per transaction: the relay runs a batch of deliveries in one,
+    and most of its events name one of a few jurisdictions."""
+    known = db.session.info.setdefault(REGULATORS, {})
+    if jurisdiction not in known:
+        known[jurisdiction] = set(db.session.scalars(select(Organization.id).where(
+            Organization.kind == "regulator", Organization.jurisdiction == jurisdiction)))
+    return known[jurisdiction]
+
 
 def recipients(ev: DomainEvent, row: Event) -> set[str]:
     """The organization ids that may receive this event."""
     audience = set(row.audience or ev.audience())
     jurisdiction = row.jurisdiction if row.jurisdiction is not None else ev.jurisdiction
-    regulators = select(Organization.id).where(Organization.kind == "regulator")
     if jurisdiction is not None:
-        regulators = regulators.where(Organization.jurisdiction == jurisdiction)
-    else:
-        regulators = regulators.where(Organization.id.in_(
-            select(InsurerApproval.regulator_id).where(InsurerApproval.insurer_id.in_(audience))))
-    return audience | set(db.session.scalars(regulators))
+        return audience | _regulators_of(jurisdiction)
+    return audience | set(db.session.scalars(select(Organization.id).where(
+        Organization.kind == "regulator", Organization.id.in_(
+            select(InsurerApproval.regulator_id).where(InsurerApproval.insurer_id.in_(audience))))))
 
 
 def handle(ev: DomainEvent, row: Event) -> int:

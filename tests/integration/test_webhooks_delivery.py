@@ -364,3 +364,20 @@ def test_any_2xx_is_success(demo, status):
         register_policy(w, f"WH-{status}")
         [d] = deliveries()
         assert d.status == "succeeded" and d.last_response_status == status
+
+
+def test_a_relay_transaction_reads_a_jurisdictions_regulators_once_and_the_next_sees_a_new_one(demo):
+    """fanout keeps a jurisdiction's regulators for one transaction (a relay batch); a regulator admitted
+    meanwhile is among the recipients from the next transaction on."""
+    from marketplace.registry.models import Organization
+    from marketplace.webhooks import fanout
+    from tests.sql_statements import statements
+
+    with statements() as seen:
+        first, again = fanout._regulators_of("JP"), fanout._regulators_of("JP")
+    assert first == again and len(first) >= 1
+    assert len([s for s in seen if s.startswith("SELECT organizations.id")]) == 1
+    new = Organization(kind="regulator", name="Second JP supervisor", jurisdiction="JP")
+    db.session.add(new)
+    db.session.commit()
+    assert fanout._regulators_of("JP") == first | {new.id}
