@@ -6,9 +6,9 @@ from datetime import UTC, datetime, time
 
 import rfc8785
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..attestations.models import Attestation
@@ -73,7 +73,7 @@ def _coverage(ob: ObligationRecord):
     return report, rs, rows
 
 
-def _credential(cert_id: str, ob: ObligationRecord, ex: Exchange, rs, report, rows, now: datetime,
+def _credential(cert_id: str, ob: ObligationRecord, ex: Row, rs, report, rows, now: datetime,
                 until: datetime, list_id: int, index: int) -> dict:
     list_url = statuslists.list_url(list_id)
     return {
@@ -84,7 +84,7 @@ def _credential(cert_id: str, ob: ObligationRecord, ex: Exchange, rs, report, ro
         "validFrom": rfc3339(now),
         "validUntil": rfc3339(until),
         "credentialSubject": {
-            "id": exchange_urn(ex.org_id), "name": ex.org.name, "licenseNumber": ex.licence_number,
+            "id": exchange_urn(ex.org_id), "name": ex.name, "licenseNumber": ex.licence_number,
             "jurisdiction": ex.jurisdiction,
             "period": {"start": ob.period_start.isoformat(), "end": ob.period_end.isoformat()},
             "ruleset": {"id": rs.id, "version": rs.version, "digest": rs.digest},
@@ -107,6 +107,12 @@ def is_supersession(reason: str) -> bool:
     return reason.startswith(SUPERSEDED_BY)
 
 
+# the exchange's row, locked, with what the credential names (a row, not ORM objects: read fresh, nothing kept)
+_LOCK_EXCHANGE = select(Exchange.org_id, Exchange.licence_number, Exchange.jurisdiction, Organization.name) \
+    .join(Organization, Organization.id == Exchange.org_id).where(Exchange.org_id == bindparam("exchange_id")) \
+    .with_for_update(of=Exchange)
+
+
 def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Certificate:
     """Sign and store a certificate for the obligation; earlier valid ones for its period are superseded."""
     if ob.superseded_at is not None:
@@ -114,9 +120,7 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
     now = (now or utcnow()).replace(microsecond=0)
     report, rs, rows = _coverage(ob)
     # one issuance per exchange at a time: the certificates it supersedes are then its alone to revoke
-    ex = db.session.scalar(select(Exchange).options(joinedload(Exchange.org, innerjoin=True))
-                           .where(Exchange.org_id == ob.exchange_id).with_for_update(of=Exchange)
-                           .execution_options(populate_existing=True))
+    ex = db.session.execute(_LOCK_EXCHANGE, {"exchange_id": ob.exchange_id}).one()
     until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
     if until <= now:
         raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")
@@ -155,7 +159,7 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
     return cert
 
 
-def _supersede(ex: Exchange, period: str, new_id: str) -> None:
+def _supersede(ex: Row, period: str, new_id: str) -> None:
     """Revoke the exchange's other valid certificates of the period, as revoke_all would, with one UPDATE that
     finds them and returns what the log entry and the event need (no certificate is loaded). Its sub-select
     locks their rows in revoke_all's order, (status list, index); the list rows are taken after, by list."""
@@ -226,7 +230,7 @@ def _mark_revoked(cert: Certificate, reason: str, exchange: Exchange | None) -> 
 
 
 def _record_revocation(cert_id: str, exchange_id: str, period: str, credential: dict, index: int, reason: str,
-                       at: datetime, exchange: Exchange | None) -> None:
+                       at: datetime, exchange: Exchange | Row | None) -> None:
     """Queue the revocation's log entry and record its event, for a certificate this transaction revoked."""
     sequencer.queue("revocation", rfc8785.dumps({
         "certificate": f"urn:uuid:{cert_id}", "reason": reason, "time": rfc3339(at),

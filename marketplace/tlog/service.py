@@ -10,8 +10,9 @@ from sqlalchemy import bindparam, select, tuple_
 from ..domain import merkle
 from ..errors import NotFound, Unprocessable
 from ..extensions import db
+from ..keys.models import SigningKey
 from .models import LEAF, Checkpoint, LogEntry, LogNode, LogState
-from .signing import sign_checkpoint, verifier_key
+from .signing import sign_checkpoint, verifier_key, verifier_key_of
 
 MAX_ENTRIES_PAGE = 1000
 
@@ -100,14 +101,20 @@ def b64(items: list[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in items]
 
 
+# the latest checkpoint and the log's key in one statement (a receipt names both; every issuance answers one)
+_LATEST_WITH_KEY = select(Checkpoint.tree_size, Checkpoint.note, SigningKey.public_jwk) \
+    .outerjoin(SigningKey, (SigningKey.purpose == "log") & (SigningKey.status == "active")) \
+    .order_by(Checkpoint.tree_size.desc()).limit(1)
+
+
 def receipt(index: int) -> dict:
     """The entry's inclusion in the latest checkpoint. A checkpoint's size is never past the log's (the log only
     grows), so the proof needs no check of the size (inclusion() checks a caller's numbers against it)."""
-    cp = latest()
+    cp = db.session.execute(_LATEST_WITH_KEY).first()
     if cp is None or cp.tree_size <= index:
         raise NotFound("no checkpoint covers this entry yet")
     return {"leafIndex": index, "treeSize": cp.tree_size, "inclusionProof": b64(_inclusion_proof(index, cp.tree_size)),
-            "checkpoint": cp.note, "logKey": verifier_key()}
+            "checkpoint": cp.note, "logKey": verifier_key_of(cp.public_jwk) if cp.public_jwk else verifier_key()}
 
 
 def issuance_index(certificate_id: str) -> int | None:

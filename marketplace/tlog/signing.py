@@ -46,3 +46,8 @@ def _public(row: SigningKey) -> bytes:
 
 def verifier_key() -> str:
     return note.verifier_key(origin(), _public(log_key()))
+
+
+def verifier_key_of(public_jwk: dict) -> str:
+    """The C2SP verifier key of the log key whose public JWK a caller read (with the checkpoint, say)."""
+    return note.verifier_key(origin(), unb64u(public_jwk["x"]))
