@@ -51,8 +51,9 @@ def _claim(delivery_ids: list[str]) -> list[Delivery]:
 
 def run_one(d: Delivery) -> bool:
     """Run one claimed delivery inside the caller's transaction; True when it succeeded, and the caller then
-    records it done (_mark_done, one UPDATE for the batch). A failure is counted here, on the ORM row: rare,
-    and flushed with the next savepoint or the commit (both commit or neither, in the caller's transaction)."""
+    records it done (_mark_done: on PostgreSQL one UPDATE for the batch). A failure is counted here, on the ORM
+    row: rare, and flushed with the next savepoint or the commit (both commit or neither, in the caller's
+    transaction)."""
     event = None
     try:
         event = from_row(d.event.kind, d.event.payload)  # a payload that no longer fits its kind fails here, alone
@@ -90,15 +91,23 @@ BATCH = 50  # deliveries claimed and run in one unit of work
 
 
 def _run(delivery_ids: list[str]) -> tuple[int, int]:
-    """(done, failed) of those deliveries, claimed and committed together."""
-    done, failed = [], 0
+    """(done, failed) of those deliveries, claimed and committed together.
+
+    On SQLite each success is marked done at once instead: pysqlite begins a transaction only at a write, so
+    until the batch has written, each savepoint is a transaction of its own, and a subscriber writing in it
+    after a read may find the database locked by another connection's commit (SQLite does not wait there: it
+    would deadlock). The first success's UPDATE opens the batch's one transaction, as it always did."""
+    done, failed, at_once = [], 0, db.session.get_bind().dialect.name == "sqlite"
     with unit_of_work():
         for d in _claim(delivery_ids):  # those another worker has, or that are finished, are not returned
             if run_one(d):
                 done.append(d)
+                if at_once:
+                    _mark_done([d])
             else:
                 failed += 1
-        _mark_done(done)
+        if not at_once:
+            _mark_done(done)
     return len(done), failed
 
 
