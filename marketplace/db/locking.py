@@ -19,3 +19,14 @@ def lock_row(model, ident):
     session.execute(update(model).where(pk == ident).values(lock_version=model.lock_version + 1))
     return session.scalar(select(model).where(pk == ident).with_for_update(key_share=True)
                           .execution_options(populate_existing=True))
+
+
+def write_before_savepoints(session) -> None:
+    """SQLite: begin this unit's transaction now, holding the database's write lock (BEGIN IMMEDIATE, which waits
+    up to busy_timeout for it), before its first savepoint. pysqlite begins a transaction only at a write, so a
+    SAVEPOINT before one begins a transaction of its own, which its RELEASE commits; and a read then a write
+    inside it fails at once with "database is locked" when another connection is committing (SQLite does not
+    wait where waiting could deadlock). PostgreSQL, or a transaction already begun: nothing to do."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

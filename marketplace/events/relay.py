@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
+from ..db.locking import write_before_savepoints
 from ..extensions import db
 from ..uow import unit_of_work
 from .handlers import subscriber
@@ -51,7 +52,7 @@ def _claim(delivery_ids: list[str]) -> list[Delivery]:
 
 def run_one(d: Delivery) -> bool:
     """Run one claimed delivery inside the caller's transaction; True when it succeeded, and the caller then
-    records it done (_mark_done: on PostgreSQL one UPDATE for the batch). A failure is counted here, on the ORM
+    records it done (_mark_done: one UPDATE for the batch). A failure is counted here, on the ORM
     row: rare, and flushed with the next savepoint or the commit (both commit or neither, in the caller's
     transaction)."""
     event = None
@@ -91,23 +92,17 @@ BATCH = 50  # deliveries claimed and run in one unit of work
 
 
 def _run(delivery_ids: list[str]) -> tuple[int, int]:
-    """(done, failed) of those deliveries, claimed and committed together.
-
-    On SQLite each success is marked done at once instead: pysqlite begins a transaction only at a write, so
-    until the batch has written, each savepoint is a transaction of its own, and a subscriber writing in it
-    after a read may find the database locked by another connection's commit (SQLite does not wait there: it
-    would deadlock). The first success's UPDATE opens the batch's one transaction, as it always did."""
-    done, failed, at_once = [], 0, db.session.get_bind().dialect.name == "sqlite"
+    """(done, failed) of those deliveries, claimed and committed together (on SQLite, under the write lock from
+    the start: db.locking.write_before_savepoints says why)."""
+    done, failed = [], 0
     with unit_of_work():
+        write_before_savepoints(db.session())
         for d in _claim(delivery_ids):  # those another worker has, or that are finished, are not returned
             if run_one(d):
                 done.append(d)
-                if at_once:
-                    _mark_done([d])
             else:
                 failed += 1
-        if not at_once:
-            _mark_done(done)
+        _mark_done(done)
     return len(done), failed
 
 

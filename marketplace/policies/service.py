@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..db import utcnow
+from ..db.locking import write_before_savepoints
 from ..domain.money import Money
 from ..errors import Conflict, Unprocessable
 from ..events import kinds
@@ -180,6 +181,7 @@ def register_many(rows: list[dict], insurer: Organization, actor: str) -> list[P
     from ..errors import ServiceError
 
     out: list[Policy | Exception] = []
+    write_before_savepoints(db.session())
     for data in rows:
         try:
             with db.session.begin_nested():
