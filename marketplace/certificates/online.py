@@ -15,7 +15,6 @@ from sqlalchemy import Integer, String, and_, bindparam, select
 from ..attestations.models import Attestation
 from ..cache import LRU
 from ..crypto import jws
-from ..crypto.b64 import unb64u
 from ..db import utcnow
 from ..db.lists import by_dialect, json_rows, one_of_planned_once, rows_in_order
 from ..domain import merkle
@@ -23,7 +22,7 @@ from ..errors import NotFound, ServiceError
 from ..extensions import db, plain_rows
 from ..keys import service as keys
 from ..policies.models import Policy
-from ..tlog import note, receipts, signing
+from ..tlog import receipts, signing
 from ..tlog import service as tlog
 from ..tlog.models import Checkpoint
 from ..urns import INSURER_URN_PREFIX
@@ -163,8 +162,7 @@ def _verifier_key(log_jwk: dict | None) -> str:
     x = log_jwk.get("x") if isinstance(log_jwk, dict) else None
     if not isinstance(x, str):
         return tlog.verifier_key()  # no log key yet: the log's own path (which creates it)
-    origin = signing.origin()
-    return _VERIFIER_KEYS.get_or_compute((origin, x), lambda: note.verifier_key(origin, unb64u(x)))
+    return _VERIFIER_KEYS.get_or_compute((signing.origin(), x), lambda: signing.verifier_key_of(log_jwk))
 
 
 def _receipt(leaf: bytes, current) -> dict:

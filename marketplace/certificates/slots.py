@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
+from ..db.locking import transaction_memo
 from ..extensions import db
 from .models import LIST_SIZE, Certificate, StatusList
 
@@ -29,19 +29,13 @@ ROUNDS = 8
 SAMPLE = 2048  # slots counted in the first look (a smaller list is counted whole, exactly)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_opened(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(OPENED, None)
-
-
 def _open_list(list_size: int) -> int:
     if list_size < 8 or list_size % 8:
         raise ValueError("a status list's size is a positive multiple of 8")
     row = StatusList(size=list_size, bits=bytes(list_size // 8), used=0)
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault(OPENED, set()).add(row.id)
+    transaction_memo(db.session(), OPENED, set).add(row.id)
     return row.id
 
 
@@ -65,7 +59,8 @@ def _close_if_half_full(list_id: int, size: int) -> bool:
     if used * 2 < size:
         return False
     close = update(StatusList).where(StatusList.id == list_id).values(used=used)
-    if db.session.get_bind().dialect.name != "postgresql" or list_id in db.session.info.get(OPENED, ()):
+    opened_here = list_id in transaction_memo(db.session(), OPENED, set)
+    if db.session.get_bind().dialect.name != "postgresql" or opened_here:
         db.session.execute(close)  # SQLite has one writer; a list this transaction made is its alone
         return True
     return _close_apart(close)  # if that cannot be done now, the next issuance tries again

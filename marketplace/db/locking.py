@@ -1,8 +1,10 @@
-"""Row locks for check-then-write sequences (capacity, policy limits, status lists)."""
+"""Row locks for check-then-write sequences (capacity, policy limits, status lists), savepoints, and what a
+transaction keeps for its own duration."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 
 def lock_row(model, ident):
@@ -21,12 +23,34 @@ def lock_row(model, ident):
                           .execution_options(populate_existing=True))
 
 
-def write_before_savepoints(session) -> None:
-    """SQLite: begin this unit's transaction now, holding the database's write lock (BEGIN IMMEDIATE, which waits
-    up to busy_timeout for it), before its first savepoint. pysqlite begins a transaction only at a write, so a
-    SAVEPOINT before one begins a transaction of its own, which its RELEASE commits; and a read then a write
-    inside it fails at once with "database is locked" when another connection is committing (SQLite does not
-    wait where waiting could deadlock). PostgreSQL, or a transaction already begun: nothing to do."""
+def savepoint(session):
+    """`session.begin_nested()`, for a part of a unit that may fail alone; use this instead of calling it directly.
+
+    SQLite: the unit's transaction is begun first, holding the database's write lock (BEGIN IMMEDIATE, which waits
+    up to busy_timeout for it). pysqlite begins a transaction only at a write, so a SAVEPOINT before one begins a
+    transaction of its own, which its RELEASE commits; and a read then a write inside it fails at once with
+    "database is locked" when another connection is committing (SQLite does not wait where waiting could
+    deadlock). PostgreSQL, or a transaction already begun: only the savepoint."""
     conn = session.connection()
     if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return session.begin_nested()
+
+
+def transaction_memo(session, key: str, empty):
+    """A value kept in `session.info[key]` for the rest of the session's outermost transaction (forgotten when it
+    ends, committed or not): `empty()` the first time."""
+    _MEMO_KEYS.add(key)
+    if key not in session.info:
+        session.info[key] = empty()
+    return session.info[key]
+
+
+_MEMO_KEYS: set[str] = set()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memos(session, transaction) -> None:
+    if transaction.parent is None:
+        for key in _MEMO_KEYS:
+            session.info.pop(key, None)

@@ -14,10 +14,9 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
-from ..db.locking import write_before_savepoints
+from ..db.locking import savepoint
 from ..extensions import db
 from ..uow import unit_of_work
 from .handlers import subscriber
@@ -60,7 +59,7 @@ def run_one(d: Delivery) -> bool:
         event = from_row(d.event.kind, d.event.payload)  # a payload that no longer fits its kind fails here, alone
         if event is None:
             raise LookupError(f"unknown event kind {d.event.kind!r}")
-        with db.session.begin_nested():
+        with savepoint(db.session()):
             subscriber(d.subscriber)(event, d.event)
     except Exception as e:  # a subscriber's failure is recorded on its own delivery, nothing more
         d.attempts += 1
@@ -79,24 +78,18 @@ def _mark_done(deliveries: list[Delivery]) -> None:
     each ORM row, every savepoint after a success first flushed the one before: a statement per delivery)."""
     if not deliveries:
         return
-    now = utcnow()
     db.session.execute(update(Delivery).where(Delivery.id.in_([d.id for d in deliveries]))
-                       .values(attempts=Delivery.attempts + 1, status="done", done_at=now, last_error=None)
-                       .execution_options(synchronize_session=False))
-    for d in deliveries:  # the rows as the database now holds them, without reading them back
-        for name, value in (("attempts", d.attempts + 1), ("status", "done"), ("done_at", now), ("last_error", None)):
-            set_committed_value(d, name, value)
+                       .values(attempts=Delivery.attempts + 1, status="done", done_at=utcnow(), last_error=None)
+                       .execution_options(synchronize_session=False))  # nothing reads the rows before the commit
 
 
 BATCH = 50  # deliveries claimed and run in one unit of work
 
 
 def _run(delivery_ids: list[str]) -> tuple[int, int]:
-    """(done, failed) of those deliveries, claimed and committed together (on SQLite, under the write lock from
-    the start: db.locking.write_before_savepoints says why)."""
+    """(done, failed) of those deliveries, claimed and committed together."""
     done, failed = [], 0
     with unit_of_work():
-        write_before_savepoints(db.session())
         for d in _claim(delivery_ids):  # those another worker has, or that are finished, are not returned
             if run_one(d):
                 done.append(d)

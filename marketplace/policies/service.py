@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..db import utcnow
-from ..db.locking import write_before_savepoints
+from ..db.locking import savepoint
 from ..domain.money import Money
 from ..errors import Conflict, Unprocessable
 from ..events import kinds
@@ -181,10 +181,9 @@ def register_many(rows: list[dict], insurer: Organization, actor: str) -> list[P
     from ..errors import ServiceError
 
     out: list[Policy | Exception] = []
-    write_before_savepoints(db.session())
     for data in rows:
         try:
-            with db.session.begin_nested():
+            with savepoint(db.session()):
                 out.append(register(insurer, data, actor))
         except (ServiceError, DomainError) as e:
             out.append(e)

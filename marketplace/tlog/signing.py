@@ -37,17 +37,17 @@ def sign_checkpoint(size: int, root: bytes) -> str:
     from ..keys import service as keys
 
     row = log_key()
-    return note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row))
+    return note.sign(note.body(origin(), size, root), origin(), keys.signer(row), _public(row.public_jwk))
 
 
-def _public(row: SigningKey) -> bytes:
-    return unb64u(row.public_jwk["x"])
+def _public(jwk: dict) -> bytes:
+    return unb64u(jwk["x"])
 
 
 def verifier_key() -> str:
-    return note.verifier_key(origin(), _public(log_key()))
+    return verifier_key_of(log_key().public_jwk)
 
 
 def verifier_key_of(public_jwk: dict) -> str:
     """The C2SP verifier key of the log key whose public JWK a caller read (with the checkpoint, say)."""
-    return note.verifier_key(origin(), unb64u(public_jwk["x"]))
+    return note.verifier_key(origin(), _public(public_jwk))

@@ -10,10 +10,10 @@ A subscription receives the events recorded from its creation on; it is not sent
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from ..db import utcnow
+from ..db.locking import transaction_memo
 from ..events.kinds import DomainEvent
 from ..events.models import Event
 from ..extensions import db
@@ -26,16 +26,10 @@ from .service import SEND_JOB
 REGULATORS = "webhooks_regulators"  # session.info key: {jurisdiction: its regulators' ids}, for one transaction
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_regulators(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(REGULATORS, None)
-
-
 def _regulators_of(jurisdiction: str) -> set[str]:
     """The regulators of a jurisdiction, read once per transaction: the relay runs a batch of deliveries in one,
     and most of its events name one of a few jurisdictions."""
-    known = db.session.info.setdefault(REGULATORS, {})
+    known = transaction_memo(db.session(), REGULATORS, dict)
     if jurisdiction not in known:
         known[jurisdiction] = set(db.session.scalars(select(Organization.id).where(
             Organization.kind == "regulator", Organization.jurisdiction == jurisdiction)))

@@ -1,5 +1,5 @@
 """On SQLite, a unit of work whose rows stand alone (a savepoint each) runs them inside its one transaction, holding
-the database's write lock from before its first savepoint (db.locking.write_before_savepoints).
+the database's write lock from before its first savepoint (db.locking.savepoint).
 
 pysqlite begins a transaction only at a write: before this, the bulk upload's first SAVEPOINT began a transaction
 of its own, its RELEASE committed that row at once, and a read then a write inside it could fail at once with

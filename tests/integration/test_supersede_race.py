@@ -30,32 +30,22 @@ def _race(app, ob_id: str, cert_id: str, delay: float, outcomes: dict, errors: l
 
     barrier = threading.Barrier(2)
 
-    def issue() -> None:
+    def side(key: tuple, work, wait: float) -> None:
         with app.app_context():
             try:
                 barrier.wait(30)
+                time.sleep(wait)  # the revoker starts later, staggered over the races: either side may come first
                 with unit_of_work():
-                    outcomes[("issued", cert_id)] = certificates.issue(db.session.get(ObligationRecord, ob_id),
-                                                                       "race").id
+                    outcomes[key] = work()
             except Exception as e:  # reported by the test, with its type
                 errors.append(repr(e))
             finally:
                 db.session.remove()
 
-    def revoke() -> None:
-        with app.app_context():
-            try:
-                barrier.wait(30)
-                time.sleep(delay)  # staggered over the races, so that either side may come first
-                with unit_of_work():
-                    outcomes[("revoked", cert_id)] = certificates.revoke(db.session.get(Certificate, cert_id),
-                                                                         "policy cancelled")
-            except Exception as e:
-                errors.append(repr(e))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=issue), threading.Thread(target=revoke)]
+    issue = lambda: certificates.issue(db.session.get(ObligationRecord, ob_id), "race").id  # noqa: E731
+    revoke = lambda: certificates.revoke(db.session.get(Certificate, cert_id), "policy cancelled")  # noqa: E731
+    threads = [threading.Thread(target=side, args=(("issued", cert_id), issue, 0.0)),
+               threading.Thread(target=side, args=(("revoked", cert_id), revoke, delay))]
     for t in threads:
         t.start()
     for t in threads:
