@@ -6,6 +6,9 @@ Per route: req/s, p50, p99 and the ratio of req/s to GET /healthz measured in th
 server (measured first and again last; the ratios use the faster of the two, never a flattering slow one);
 each gunicorn worker's peak RSS (VmHWM) and whether it stayed under 200 MB; per route, how the open connections
 were spread over the workers (conns/worker, read from /proc two seconds in: "8/0" would mean one worker did it all).
+A route whose connections landed lopsided (one worker holding over three quarters) is measured again, up to three
+tries, and the least lopsided try is reported, with the placements tried: keep-alive connections stay where the
+kernel put them at the start, and a worker holding them all leaves the other core idle.
 
 The world: the demo (through its service functions: 3 regulators, insurers, the JP exchange's policies,
 obligation and a real certificate), then bulk inserts: EXCHANGES exchanges across JP/EU/HK, each with a
@@ -550,6 +553,38 @@ def alone(base: str, route: dict) -> float:
     return (time.perf_counter() - t) * 1000
 
 
+PLACEMENTS = 3  # tries per route when one worker holds over three quarters of the connections
+
+
+def lopsided_by(spread: str) -> float:
+    """The largest worker's share of the connections over an even share: 0 for "4/4", 0.5 for "8/0"."""
+    try:
+        counts = [int(c) for c in spread.split("/")]
+    except ValueError:
+        return 0.0
+    total = sum(counts)
+    return max(counts) / total - 1 / len(counts) if total and counts else 0.0
+
+
+def lopsided(spread: str) -> bool:
+    return lopsided_by(spread) > 0.25
+
+
+def timed(server: Server, runner, route: dict, a, tmp: Path) -> dict:
+    """One timed run of a route: the load generator's figures, CPU per request by part, and the connections'
+    spread over the workers two seconds in."""
+    seen: list[str] = []
+    timer = threading.Timer(min(2.0, a.seconds / 2), lambda: seen.append(server.spread()))
+    timer.start()
+    cpu_before = server.cpu()
+    result = runner(server.base, route, a.seconds, a.connections, tmp)
+    cpu_after = server.cpu()
+    timer.join()
+    result["cpu"] = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(result["n"], 1) for k in cpu_after}
+    result["spread"] = seen[0] if seen else "?"
+    return result
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -622,28 +657,23 @@ def main() -> None:
         drain(server)
         results, drained = {}, {}
         for r in routes:
-            seen: list[str] = []
-            timer = threading.Timer(min(2.0, a.seconds / 2), lambda seen=seen: seen.append(server.spread()))
-            timer.start()
-            cpu_before = server.cpu()
-            results[r["name"]] = runner(server.base, r, a.seconds, a.connections, tmp)
-            cpu_after = server.cpu()
-            timer.join()
-            results[r["name"]]["cpu"] = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(results[r["name"]]["n"], 1)
-                                         for k in cpu_after}
-            results[r["name"]]["spread"] = seen[0] if seen else "?"
-            drained[r["name"]] = drain(server)
-            if results[r["name"]]["n"] < 2 * a.connections:  # too few to say much: time one request alone
-                results[r["name"]]["alone"] = alone(server.base, r)
+            tries = []
+            for _ in range(PLACEMENTS):
+                tries.append(timed(server, runner, r, a, tmp))
+                drained[r["name"]] = drain(server)
+                if not lopsided(tries[-1]["spread"]):
+                    break
+            # the least lopsided try (the first of equals): with keep-alive connections, wherever the kernel put
+            # them at wrk's start they stay, and one worker holding them all leaves the other core idle
+            best = min(tries, key=lambda t: lopsided_by(t["spread"]))
+            best["placements"] = [t["spread"] for t in tries]
+            results[r["name"]] = best
+            if best["n"] < 2 * a.connections:  # too few to say much: time one request alone
+                best["alone"] = alone(server.base, r)
                 drain(server)
         # the baseline again, last: a first run is often slow while the freshly loaded database settles, and a slow
         # baseline flatters every ratio of the run; the ratios use the faster of the two
-        seen = []
-        timer = threading.Timer(min(2.0, a.seconds / 2), lambda: seen.append(server.spread()))
-        timer.start()
-        again = runner(server.base, routes[0], a.seconds, a.connections, tmp)
-        timer.join()
-        again["spread"] = seen[0] if seen else "?"
+        again = timed(server, runner, routes[0], a, tmp)
         memory = server.memory()
         if any(r["errors"] for r in results.values()):  # say why, from the server's own log
             log_lines = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()
@@ -691,6 +721,10 @@ def main() -> None:
         if "alone" in r:
             print(f"{name}: only {r['n']} completed in {a.seconds:.0f} s with {a.connections} connections; "
                   f"one request alone (server otherwise idle) took {r['alone'] / 1000:.1f} s")
+    retried = {name: r["placements"] for name, r in results.items() if len(r["placements"]) > 1}
+    if retried:
+        print("measured again when one worker held over three quarters of the connections (the least lopsided "
+              "try is shown): " + ", ".join(f"{name} {' then '.join(p)}" for name, p in retried.items()))
     slow = {name: s for name, s in drained.items() if s > 1}
     if slow:
         print("still in flight after the timed window (waited for idle workers before the next route): " +

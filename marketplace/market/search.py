@@ -24,7 +24,7 @@ from ..domain import ratings
 from ..domain.market import offering_checks
 from ..domain.rulesets import RuleSet
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..registry.models import InsurerApproval, Organization
 from ..rulesets import service as rulesets
 from .models import MarketState, Offering
@@ -188,7 +188,8 @@ def market(caller_jurisdiction: str | None) -> Market:
     has one; else the standings read (with the version they hold for, one snapshot) and kept under it. A
     suspension, a new rating or a published rule-set moves the version, so the next search sees it."""
     today, where = date.today(), db.engine.url  # the database too: a test process has two
-    version = db.session.scalar(_VERSION_ROW)
+    row = plain_rows(_VERSION_ROW).first()
+    version = row.version if row is not None else None
     cached = _MARKETS.get((where, version, caller_jurisdiction, today)) if version is not None else None
     if cached is not None:
         return cached

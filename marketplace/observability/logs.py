@@ -45,11 +45,21 @@ _PATTERNS: tuple[tuple[re.Pattern, Any], ...] = (
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_" + REDACTED),  # Standard Webhooks secrets
     (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),  # URL password
 )
+# Every pattern above needs one of these in the text. Most lines (every access line) have none, and one search for
+# them costs a fifth of the five substitutions (tests/unit/test_log_redaction.py: same result for any text).
+_MAYBE_SECRET = re.compile(r"(?i)authori[sz]ation|bearer|secret|passw|token|api[_-]?key|whsec_|://")
 # LogRecord attributes that are not `extra=` fields
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
 
 def redact(text: str) -> str:
+    if not _MAYBE_SECRET.search(text):
+        return text
+    return redact_every_pattern(text)
+
+
+def redact_every_pattern(text: str) -> str:
+    """redact() without its first search: each substitution over the whole text."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
