@@ -17,7 +17,7 @@ from ..db import new_id, utcnow
 from ..errors import Conflict, Unprocessable
 from ..events import kinds
 from ..events import service as events
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..keys import service as keys
 from ..obligations import service as obligations
 from ..obligations.models import ObligationRecord
@@ -120,7 +120,7 @@ def issue(ob: ObligationRecord, actor: str, now: datetime | None = None) -> Cert
     now = (now or utcnow()).replace(microsecond=0)
     report, rs, rows = _coverage(ob)
     # one issuance per exchange at a time: the certificates it supersedes are then its alone to revoke
-    ex = db.session.execute(_LOCK_EXCHANGE, {"exchange_id": ob.exchange_id}).one()
+    ex = plain_rows(_LOCK_EXCHANGE, {"exchange_id": ob.exchange_id}).one()
     until = min([_end_of(ob.period_end)] + [_end_of(p.term_end) for _, p in rows])
     if until <= now:
         raise Unprocessable(f"nothing left to certify: validity would end {rfc3339(until)}, before now")

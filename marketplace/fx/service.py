@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 
 from ..db.lists import by_dialect
 from ..domain.fx import FxRate
-from ..extensions import db
+from ..extensions import db, plain_rows
 from .models import FxRateRecord
 
 
@@ -87,4 +87,4 @@ def rates(on_or_before: date) -> list[FxRate]:
     of its latest date on or before it (every offset report reads them, so the answer stays as small as the
     number of pairs however many days of rates are kept)."""
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    return [rate_of(*r) for r in db.session.execute(_LATEST[postgres], {"on": on_or_before})]
+    return [rate_of(*r) for r in plain_rows(_LATEST[postgres], {"on": on_or_before})]

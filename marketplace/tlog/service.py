@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, tuple_
 
 from ..domain import merkle
 from ..errors import NotFound, Unprocessable
-from ..extensions import db
+from ..extensions import db, plain_rows
 from ..keys.models import SigningKey
 from .models import LEAF, Checkpoint, LogEntry, LogNode, LogState
 from .signing import sign_checkpoint, verifier_key, verifier_key_of
@@ -73,10 +73,10 @@ _INDEX_OF_LEAF = select(LogNode.idx).where(LEAF, LogNode.hash == bindparam("leaf
 
 
 def index_of_leaf(leaf: bytes) -> int:
-    idx = db.session.scalar(_INDEX_OF_LEAF, {"leaf": leaf})
-    if idx is None:
+    row = plain_rows(_INDEX_OF_LEAF, {"leaf": leaf}).first()
+    if row is None:
         raise NotFound("no entry with that leaf hash")
-    return idx
+    return row.idx
 
 
 def checkpoint() -> Checkpoint:
@@ -110,7 +110,7 @@ _LATEST_WITH_KEY = select(Checkpoint.tree_size, Checkpoint.note, SigningKey.publ
 def receipt(index: int) -> dict:
     """The entry's inclusion in the latest checkpoint. A checkpoint's size is never past the log's (the log only
     grows), so the proof needs no check of the size (inclusion() checks a caller's numbers against it)."""
-    cp = db.session.execute(_LATEST_WITH_KEY).first()
+    cp = plain_rows(_LATEST_WITH_KEY).first()
     if cp is None or cp.tree_size <= index:
         raise NotFound("no checkpoint covers this entry yet")
     return {"leafIndex": index, "treeSize": cp.tree_size, "inclusionProof": b64(_inclusion_proof(index, cp.tree_size)),
