@@ -9,9 +9,10 @@ The fast path applies what SQLAlchemy would: the types' bind processors (ARRAY's
 (UTCDateTime's), so the rows are the values SQLAlchemy gives. It takes a statement only when
 - no parameter is rendered per call (an expanding IN list), and
 - the result's column names are unique and usable as names (rows are named tuples).
-Anything else, and every other dialect, goes through SQLAlchemy as before. `before_cursor_execute` listeners
-still see each statement (tests count statements with them). A driver error goes through SQLAlchemy's own
-handling, so it is raised as a DBAPIError and a lost connection is invalidated as after any other statement.
+Anything else, and every other dialect, goes through SQLAlchemy as before. `before_cursor_execute` and
+`after_cursor_execute` listeners still see each statement (tests count statements with them). A driver error
+goes through SQLAlchemy's own handling, so it is raised as a DBAPIError and a lost connection is invalidated as
+after any other statement.
 """
 
 from __future__ import annotations
@@ -107,10 +108,13 @@ def fetch(conn: Connection, stmt, params: dict) -> Rows:
         for name, process in plan.binds:
             values[name] = process(values[name])
         cursor = conn.connection.dbapi_connection.cursor()
-        if conn._has_events or conn.engine._has_events:
+        listened = conn._has_events or conn.engine._has_events
+        if listened:
             for listener in conn.dispatch.before_cursor_execute:
                 sql, values = listener(conn, cursor, sql, values, None, False)
         cursor.execute(sql, values)
+        if listened:
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
         named = plan.row is not None or _learn(plan, stmt, conn.dialect, cursor.description)
         data = cursor.fetchall() if named else None
         cursor.close()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     create_engine,
+    event,
     literal,
     select,
     text,
@@ -110,9 +111,19 @@ def test_first_one_all(app):
 def test_listeners_see_each_statement_once(demo):
     bearer_headers(demo, db.session.scalars(select(Organization)).first())
     token = db.session.scalars(select(OAuthToken.token_hash)).first()
-    with statements() as seen:
-        plain_rows(auth._FIND_BEARER, {"token_hash": token}).first()
+    after = []
+
+    def done(conn, cursor, statement, *args):
+        after.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", done)
+    try:
+        with statements() as seen:
+            plain_rows(auth._FIND_BEARER, {"token_hash": token}).first()
+    finally:
+        event.remove(db.engine, "after_cursor_execute", done)
     assert len(seen) == 1 and seen[0].startswith("SELECT oauth_tokens.client_id"), seen
+    assert len(after) == 1 and " ".join(after[0].split()) == seen[0]
 
 
 def test_what_cannot_be_compiled_once_goes_through_sqlalchemy(app):
