@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -64,8 +65,14 @@ class UnknownClient:
         return False
 
 
+# what a client id can be (ours are mpc_ and hex): visible ASCII, so that no NUL, which PostgreSQL refuses in
+# text, nor any other odd character of a form field ever reaches the database
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,48}")
+
+
 def _query_client(client_id: str):
-    client = db.session.get(OAuthClient, client_id) if client_id and len(client_id) <= 48 else None
+    ok = isinstance(client_id, str) and _CLIENT_ID.fullmatch(client_id)
+    client = db.session.get(OAuthClient, client_id) if ok else None
     return client if client is not None and client.revoked_at is None else UnknownClient()
 
 

@@ -19,6 +19,15 @@ def wants_page() -> bool:
     return best == "text/html"
 
 
+def nul_fields() -> list[str]:
+    """The query and form fields whose name or value holds a NUL (shown with the NUL as \\0)."""
+    pairs = list(request.args.items(multi=True))
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        pairs += list(request.form.items(multi=True))
+    return sorted({k.replace("\x00", "\\0") for k, v in pairs if "\x00" in k or "\x00" in v})
+
+
 def page(status: int, title: str, detail: str | None):
     return render_template("portal/error.html", status=status, title=title, detail=detail), status
 
@@ -34,6 +43,20 @@ def install(app: Flask) -> None:
         return page(status, titles.get(status, title), detail)
 
     problems.PAGE_RENDERER = (wants_page, render)
+
+    @app.before_request
+    def _refuse_nul():
+        # Portal views read some form fields and query values as they come (sign-in's email, a form's back link);
+        # PostgreSQL refuses a NUL in text, and no field takes one: refuse it here, naming the fields, before any
+        # view or the database sees it. API requests are checked by their schemas (and /oauth/ by its client-id
+        # shape, auth.server), which name each field in problem+json.
+        if request.path.startswith(API_PATHS):
+            return None
+        fields = nul_fields()
+        if not fields:
+            return None
+        return page(400, _("Check your input"), _("These fields contain a NUL character, which no field accepts: "
+                                                  "%(fields)s. Remove it and try again.", fields=", ".join(fields)))
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError):
