@@ -45,6 +45,28 @@ class PortalClient:
         return resp
 
 
+def signed_in_as(world, password: str):
+    """`signed_in("sakura", role)`: a PortalClient signed in as a user of that role in the world's organization
+    (created on first use, kept for the test)."""
+    from marketplace.auth import users
+    from marketplace.extensions import db
+
+    made = {}
+
+    def signed_in(key: str, role: str = "admin") -> PortalClient:
+        email = f"{key}.{role}@portal.test"
+        if email not in made:
+            if users.by_email(email) is None:
+                users.create(world.org(key), email, key, role, "test", password=password)
+                db.session.commit()
+            client = PortalClient(world.app)
+            client.login(email, password)
+            made[email] = client
+        return made[email]
+
+    return signed_in
+
+
 def text_of(resp) -> str:
     """The visible text of an HTML answer (tags dropped, entities decoded, whitespace collapsed)."""
     body = resp.get_data(as_text=True) if hasattr(resp, "get_data") else str(resp)

@@ -124,20 +124,6 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def portal(world):
     """`portal("sakura")`: a PortalClient signed in as an admin user of that demo organization."""
-    from marketplace.auth import users
-    from tests.portal_client import PortalClient
+    from tests.portal_client import signed_in_as
 
-    made = {}
-
-    def signed_in(key: str, role: str = "admin") -> PortalClient:
-        email = f"{key}.{role}@portal.test"
-        if email not in made:
-            if users.by_email(email) is None:
-                users.create(world.org(key), email, key, role, "test", password=PASSWORD)
-                db.session.commit()
-            client = PortalClient(world.app)
-            client.login(email, PASSWORD)
-            made[email] = client
-        return made[email]
-
-    return signed_in
+    return signed_in_as(world, PASSWORD)
