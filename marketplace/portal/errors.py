@@ -19,6 +19,10 @@ def wants_page() -> bool:
     return best == "text/html"
 
 
+# pages whose fields are opaque text checked by the verifier (whatever is pasted is an answer: "Invalid", why)
+TAKES_ANY_TEXT = frozenset({"public.verify"})
+
+
 def nul_fields() -> list[str]:
     """The query and form fields whose name or value holds a NUL (shown with the NUL as \\0)."""
     pairs = list(request.args.items(multi=True))
@@ -50,7 +54,7 @@ def install(app: Flask) -> None:
         # PostgreSQL refuses a NUL in text, and no field takes one: refuse it here, naming the fields, before any
         # view or the database sees it. API requests are checked by their schemas (and /oauth/ by its client-id
         # shape, auth.server), which name each field in problem+json.
-        if request.path.startswith(API_PATHS):
+        if request.path.startswith(API_PATHS) or request.endpoint in TAKES_ANY_TEXT:
             return None
         fields = nul_fields()
         if not fields:
