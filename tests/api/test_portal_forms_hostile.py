@@ -77,11 +77,11 @@ def _send(client, form: dict, value: str, round_: int):
                        content_type="multipart/form-data" if form["files"] else None)
 
 
-def test_every_form_survives_hostile_values(world, portal):
+def test_every_form_survives_hostile_values(world, portal, who_all=WHO):
     ids = _page_ids(world)
     pages = [r for r in _page_rules(world.app) if "GET" in r.methods and r.rule not in ("/logout",)]
     sent = 0
-    for who in WHO:
+    for who in who_all:
         client = portal(who)
         seen: set = set()
         for r in pages:
@@ -102,19 +102,19 @@ def test_every_form_survives_hostile_values(world, portal):
                     assert "Traceback" not in resp.get_data(as_text=True), where
                     if resp.status_code in (302, 303) and "/login" in resp.headers.get("Location", ""):
                         raise AssertionError(f"{where}: signed out")
-    assert sent >= 500, sent
+    assert sent >= 500 * len(who_all) // len(WHO), sent
 
 
 QUERY_NAMES = ("page", "per_page", "period", "org", "exchange", "status", "from", "to", "issued_from", "issued_to",
                "limit", "min_capacity", "currency", "sort", "perils", "jurisdiction", "min_rating", "ruleset", "next")
 
 
-def test_every_page_survives_hostile_query_strings(world, portal):
+def test_every_page_survives_hostile_query_strings(world, portal, who_all=WHO):
     """Every page's GET with hostile values in every query parameter a page of this portal reads: a page or a 4xx."""
     ids = _page_ids(world)
     pages = [r for r in _page_rules(world.app) if "GET" in r.methods]
     sent = 0
-    for who in WHO:
+    for who in who_all:
         client = portal(who)
         for r in pages:
             try:
@@ -126,4 +126,4 @@ def test_every_page_survives_hostile_query_strings(world, portal):
                 resp = client.client.get(path, query_string=query, headers={"Accept": "text/html"})
                 sent += 1
                 assert resp.status_code < 500, f"{who} GET {path} {query!r:.120}: {resp.status_code}"
-    assert sent >= 1000, sent
+    assert sent >= 1000 * len(who_all) // len(WHO), sent
