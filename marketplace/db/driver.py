@@ -96,6 +96,10 @@ class Rows(list):
     def all(self):
         return list(self)
 
+    def scalar(self):
+        """The first column of the first row, or None without a row."""
+        return self[0][0] if self else None
+
 
 def fetch(conn: Connection, stmt, params: dict) -> Rows:
     """Every row of a SELECT built once at import (so that it can be compiled once), on this connection."""

@@ -188,8 +188,7 @@ def market(caller_jurisdiction: str | None) -> Market:
     has one; else the standings read (with the version they hold for, one snapshot) and kept under it. A
     suspension, a new rating or a published rule-set moves the version, so the next search sees it."""
     today, where = date.today(), db.engine.url  # the database too: a test process has two
-    row = plain_rows(_VERSION_ROW).first()
-    version = row.version if row is not None else None
+    version = plain_rows(_VERSION_ROW).scalar()
     cached = _MARKETS.get((where, version, caller_jurisdiction, today)) if version is not None else None
     if cached is not None:
         return cached

@@ -73,10 +73,10 @@ _INDEX_OF_LEAF = select(LogNode.idx).where(LEAF, LogNode.hash == bindparam("leaf
 
 
 def index_of_leaf(leaf: bytes) -> int:
-    row = plain_rows(_INDEX_OF_LEAF, {"leaf": leaf}).first()
-    if row is None:
+    idx = plain_rows(_INDEX_OF_LEAF, {"leaf": leaf}).scalar()
+    if idx is None:
         raise NotFound("no entry with that leaf hash")
-    return row.idx
+    return idx
 
 
 def checkpoint() -> Checkpoint:

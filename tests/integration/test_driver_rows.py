@@ -96,11 +96,11 @@ def test_hot_statements_give_the_rows_sqlalchemy_gives(demo):
             assert driver._plan(stmt, db.engine.dialect) is not None, stmt
 
 
-def test_first_one_all(app):
+def test_first_one_all_scalar(app):
     rows = plain_rows(select(literal(1).label("n")).where(bindparam("keep", type_=Boolean)), {"keep": True})
-    assert rows.one().n == 1 and rows.first().n == 1 and rows.all() == [(1,)]
+    assert rows.one().n == 1 and rows.first().n == 1 and rows.all() == [(1,)] and rows.scalar() == 1
     none = plain_rows(select(literal(1).label("n")).where(bindparam("keep", type_=Boolean)), {"keep": False})
-    assert none.first() is None and none.all() == []
+    assert none.first() is None and none.all() == [] and none.scalar() is None
     with pytest.raises(NoResultFound):
         none.one()
     two = plain_rows(select(literal(1).label("n")).union_all(select(literal(2))), {})

@@ -72,19 +72,16 @@ def test_a_nul_in_a_portal_form_or_query_is_a_400_page_naming_the_field(demo):
     """Portal views read some fields as they come (sign-in's email went to the database as typed: a 500 on
     PostgreSQL): a NUL in any form field or query value is refused before any view, with a page naming it. The
     public verification page takes any pasted text and answers with a verdict."""
-    from marketplace.auth import users
-    from tests.portal_client import PortalClient, text_of
+    from tests.api.conftest import PASSWORD, World
+    from tests.portal_client import PortalClient, signed_in_as, text_of
 
-    org = db.session.scalars(select(Organization).filter_by(name="Sakura Digital Exchange")).one()
-    users.create(org, "nul-test@example.com", "NUL test", "admin", "test", password="a long enough password 1")
-    db.session.commit()
     browser = PortalClient(demo)
     r = browser.post("/login", {"email": "a\x00b@example.com", "password": "x"}, page="/login")
     assert r.status_code == 400 and "email" in text_of(r) and "NUL" in text_of(r), text_of(r)[:300]
     r = browser.post("/verify", {"certificate": "eyJ\x00"}, page="/verify")  # pasted text: a verdict, not an error
     assert r.status_code == 200 and "Invalid" in text_of(r), text_of(r)[:300]
     assert browser.get("/?next=%00").status_code == 400
-    browser.login("nul-test@example.com", "a long enough password 1")
+    browser = signed_in_as(World(demo), PASSWORD)("sakura")
     r = browser.get("/exchange/?next=%00&x%00y=1")
     assert r.status_code == 400 and "next" in text_of(r) and "x\\0y" in text_of(r), text_of(r)[:300]
     assert browser.get("/exchange/").status_code == 200  # still signed in, nothing else changed
