@@ -29,6 +29,7 @@ The client shares the machine.
 
 Run: .venv/bin/python bench/http_load.py [--seconds 20] [--exchanges 1000] [--insurers 50] [--offerings 100000]
        [--policies 100000] [--certificates 100000] [--connections 8] [--database-url URL | --next-to URL]
+       [--only WORDS]
      --database-url: use that (empty or disposable!) database as is: its schema is dropped and migrated.
      Default: a fresh database mp_http_<pid> next to --next-to (default postgresql://postgres@127.0.0.1/postgres,
      else TEST_DATABASE_URL's server), created and dropped.
@@ -275,7 +276,7 @@ class Server:
     """gunicorn, and with Redis an RQ worker and the scheduler (the deployment of DESIGN 9: jobs such as the
     event relay run there, not in the request that nudged them)."""
 
-    def __init__(self, db_url: str, tmp: Path, env_extra: dict, redis_url: str | None = None):
+    def __init__(self, db_url: str, tmp: Path, env_extra: dict, redis_url: str | None = None, app: str = "wsgi:app"):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
@@ -287,7 +288,7 @@ class Server:
         if redis_url:
             env["REDIS_URL"] = redis_url
         self.log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([str(BIN / "gunicorn"), "--config", "docker/gunicorn.conf.py", "wsgi:app"],
+        self.proc = subprocess.Popen([str(BIN / "gunicorn"), "--config", "docker/gunicorn.conf.py", app],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self.jobs = [subprocess.Popen([str(BIN / "marketplace"), what], cwd=ROOT, env=env, stdout=self.log,
@@ -599,6 +600,8 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--database-url")
     p.add_argument("--next-to", default=None)
+    p.add_argument("--only", default="", help="measure only the routes whose name holds one of these comma-separated "
+                   "words (the /healthz baseline always runs), e.g. --only certificates")
     p.add_argument("--python-client", action="store_true", help="use the Python load generator even with wrk")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/10",
                    help="a Redis database this run may flush (jobs go to an RQ worker); 'none': in-process jobs")
@@ -649,6 +652,8 @@ def main() -> None:
              "rotate": [({"Authorization": f"Bearer {token(server.base, cid, sec)}"} | js,
                          json.dumps({"obligation": ob_id})) for cid, sec, ob_id in world["issuers"]]},
         ]
+        wanted = [w for w in a.only.split(",") if w]
+        routes = [r for i, r in enumerate(routes) if i == 0 or not wanted or any(w in r["name"] for w in wanted)]
         for r in routes:
             check(server.base, r)  # each answers 2xx (and the certificate verifies) before it is timed
         use_wrk = WRK is not None and not a.python_client

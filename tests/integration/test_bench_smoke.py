@@ -49,3 +49,20 @@ def test_http_bench_runs():
     assert "load generator: wrk" in out.stdout or "the Python client may be the bottleneck" in out.stdout
     assert "max RSS" in out.stdout and "200 MB RSS" in out.stdout
     assert "conns/worker" in out.stdout and "connections per worker" in out.stdout
+
+
+def test_floor_bench_runs():
+    """bench/floor.py (the stack's floor under the HTTP targets) at a second per route, in a database of its own."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL not configured (TEST_DATABASE_URL unset); .ci/run always sets it")
+    if not Path("/usr/bin/wrk").exists():
+        pytest.skip("wrk is not installed (.ci/run installs it)")
+    out = subprocess.run([sys.executable, "bench/floor.py", "--seconds", "1", "--next-to", url], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for route in ("GET /healthz", "floor: 1 read", "floor: verify", "floor: 25 writes + commit",
+                  "ours: POST /api/v1/verify", "ours: GET .../offset"):
+        assert route in out.stdout
+    assert "ERRORS" not in out.stdout
+    assert "one statement of a write path costs the machine" in out.stdout and "statements and a commit" in out.stdout
