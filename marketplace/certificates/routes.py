@@ -18,6 +18,7 @@ from ..web.blueprint import Blueprint
 from ..web.guard import acting_as, principal, public, requires
 from ..web.limits import limited
 from ..web.pagination import paginate
+from ..web.paths import INT32_MAX
 from . import (
     access,  # noqa: F401  (registers the visibility rule)
     pdf,
@@ -170,7 +171,7 @@ def verify(data):
     return verify_online(data["certificate"], data.get("receipt")).as_dict()
 
 
-@bp.route("/status-lists/<int:list_id>", methods=["GET"])
+@bp.route(f"/status-lists/<int(max={INT32_MAX}):list_id>", methods=["GET"])  # status_lists.id: INTEGER
 @public
 @bp.doc(responses={"200": {"description": "BitstringStatusListCredential as a compact JWS (typ vc+jwt)",
                            "content": {"application/vc+jwt": {"schema": {"type": "string"}}}}})

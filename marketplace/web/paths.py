@@ -1,10 +1,11 @@
 """Path parameters the database can take.
 
 Werkzeug's `int` converter takes any Unicode digits and any size, and an oversized number then
-overflows the database driver: ours answers 422 naming the parameter (our URL rules hand each
-converter its variable's name, so the refusal can say which parameter was bad, like a query
-parameter's would). Its default (string) converter takes a NUL, which PostgreSQL refuses in any
-text: ours matches no segment with one, so such a path is a 404, as for an id that names nothing.
+overflows the database driver (or, past 32 bits, PostgreSQL's INTEGER): ours answers 422 naming the
+parameter (our URL rules hand each converter its variable's name, so the refusal can say which
+parameter was bad, like a query parameter's would). Its default (string) converter takes a NUL,
+which PostgreSQL refuses in any text: ours matches no segment with one, so such a path is a 404,
+as for an id that names nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter, Rule, UnicodeConverter
 
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # an INTEGER column's largest value: `<int(max=INT32_MAX):name>` for ids stored in one
 
 
 class BadPathParameter(UnprocessableEntity):
@@ -23,12 +25,16 @@ class BadPathParameter(UnprocessableEntity):
 
 
 class BoundedInteger(IntegerConverter):
+    """At most 64 bits, or the rule's own `max` (an id stored in a 32-bit column must say so: PostgreSQL refuses a
+    larger number in a comparison with one, where SQLite compares it)."""
+
     regex = r"[0-9]+"
     variable = "id"
 
     def to_python(self, value: str) -> int:
-        if len(value) > 19 or int(value) > INT64_MAX:
-            raise BadPathParameter(self.variable, f"must be at most {INT64_MAX}")
+        limit = INT64_MAX if self.max is None else min(self.max, INT64_MAX)
+        if len(value) > 19 or int(value) > limit:
+            raise BadPathParameter(self.variable, f"must be at most {limit}")
         return int(value)
 
 

@@ -19,7 +19,7 @@ PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 
 def _fill(converter: str | None, text: str) -> str:
     """The NUL text for a text parameter, a valid value for the others (an int, one of any(...)'s words)."""
-    if converter == "int":
+    if converter and converter.startswith("int"):
         return "1"
     if converter and converter.startswith("any("):
         return converter[4:].split(",")[0]
