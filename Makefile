@@ -34,6 +34,7 @@ test: lint
 
 # A longer, random fuzz run (a short deterministic one is part of `make test`): FUZZ_EXAMPLES cases per
 # operation and actor in the fuzzing phase; FUZZ_SEED=S repeats a run (the seed is printed at the end).
+# FUZZ_BACKEND=postgres (with TEST_DATABASE_URL) runs it on PostgreSQL instead of SQLite.
 FUZZ_EXAMPLES ?= 200
 fuzz: $(VENV)/.installed-dev
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz --timeout=0

@@ -2,7 +2,9 @@
 SQLite, once per actor (a regulator, an exchange, an insurer, each with its own token).
 
 Short and deterministic by default (it runs in `make test`); FUZZ_EXAMPLES=N makes a longer, random run
-(FUZZ_SEED=S repeats one; FUZZ_ACTORS=exchange,insurer picks actors). See README "Fuzzing" and DEVELOPERS.md.
+(FUZZ_SEED=S repeats one; FUZZ_ACTORS=exchange,insurer picks actors). FUZZ_BACKEND=postgres runs it on the
+PostgreSQL of TEST_DATABASE_URL instead: PostgreSQL refuses input SQLite takes (a number past an INTEGER
+column's 32 bits, a NUL in text), and such a 500 shows only there. See README "Fuzzing" and DEVELOPERS.md.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import make_app, summary_section, wipe
+from tests.conftest import backend_url, make_app, migrate_to_head, summary_section, wipe
 
 # actor -> the demo organization whose token it uses (keys of tests.api.conftest.ORGS)
 ACTORS = {"regulator": "fsa", "exchange": "sakura", "insurer": "tokio"}
@@ -27,6 +29,9 @@ LONG = bool(os.environ.get("FUZZ_EXAMPLES"))
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or SHORT_EXAMPLES)
 SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else (random.SystemRandom().randrange(2**32)
                                                                          if LONG else 20270101)
+BACKEND = os.environ.get("FUZZ_BACKEND") or "sqlite"
+if BACKEND not in ("sqlite", "postgres"):
+    raise pytest.UsageError(f"FUZZ_BACKEND={BACKEND!r}: sqlite or postgres")
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES") or (MAX_EXAMPLES if LONG else 15))
 
 
@@ -121,9 +126,20 @@ class FuzzTarget:
             self.stats.failures[getattr(f, "title", None) or type(f).__name__] += 1
 
 
+@pytest.fixture(scope="session")
+def fuzz_database_url(request, tmp_path_factory) -> str:
+    """The database the fuzz tier runs on (FUZZ_BACKEND), migrated once."""
+    if BACKEND == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    url = backend_url("postgres", tmp_path_factory)  # skips without TEST_DATABASE_URL
+    migrate_to_head(url, tmp_path_factory.mktemp("migrate"))
+    return url
+
+
 @pytest.fixture(scope="module", params=SELECTED)
-def fuzz_target(request, sqlite_url, tmp_path_factory):
-    """The demo world on SQLite for one actor (shared by every operation of the module, wiped after)."""
+def fuzz_target(request, fuzz_database_url, tmp_path_factory):
+    """The demo world on the fuzz tier's database for one actor (shared by every operation of the module, wiped
+    after)."""
     from marketplace.demo.service import load
     from marketplace.extensions import db
     from marketplace.tlog import sequencer
@@ -132,7 +148,7 @@ def fuzz_target(request, sqlite_url, tmp_path_factory):
     actor = request.param
     # One client floods from one address by design; the limits themselves are tested in tests/api.
     # Webhooks it subscribes are recorded, never sent: generated URLs must not reach the network.
-    app = make_app(sqlite_url, tmp_path_factory.mktemp(f"fuzz-{actor}"), RATELIMIT_ENABLED=False,
+    app = make_app(fuzz_database_url, tmp_path_factory.mktemp(f"fuzz-{actor}"), RATELIMIT_ENABLED=False,
                    WEBHOOKS_SEND=False)
     stats = STATS.setdefault(actor, ActorStats())
     with app.app_context():
@@ -150,7 +166,7 @@ def fuzz_target(request, sqlite_url, tmp_path_factory):
 
 
 def _summary() -> tuple[str, list[str]]:
-    mode = f"long, random, seed {SEED}" if LONG else f"short, deterministic, seed {SEED}"
+    mode = (f"long, random, seed {SEED}" if LONG else f"short, deterministic, seed {SEED}") + f", on {BACKEND}"
     lines = []
     for actor, s in sorted(STATS.items()):
         by_class = Counter(f"{code // 100}xx" for code in s.statuses.elements())
