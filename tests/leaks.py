@@ -1,8 +1,8 @@
 """What a foreign caller must never see in an answer: a compact JWS (a certificate, an attestation, a status list).
 
 Looking for "eyJ" alone (how every JWS header starts: base64url of '{"') also finds it by chance in the random
-base64 of a CSRF token or a nonce, about once in 4,000 pages; this finds only a real JWS: three base64url
-segments whose first decodes to a JSON object naming an "alg"."""
+base64 of a CSRF token or a nonce (a 27-character random signature holds it about once in 10,000); this finds
+only a real JWS: three base64url segments whose first decodes to a JSON object naming an "alg"."""
 
 from __future__ import annotations
 
