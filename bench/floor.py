@@ -119,13 +119,7 @@ def main() -> None:
         hl.drain(server)
         results = {}
         for r in rs:
-            tries = []
-            for _ in range(hl.PLACEMENTS):
-                tries.append(hl.timed(server, hl.run_wrk, r, a, tmp))
-                hl.drain(server)
-                if not hl.lopsided(tries[-1]["spread"]):
-                    break
-            results[r["name"]] = min(tries, key=lambda t: hl.lopsided_by(t["spread"]))
+            results[r["name"]] = hl.placed(server, hl.run_wrk, r, a, tmp)[0]
         again = hl.timed(server, hl.run_wrk, rs[0], a, tmp)
     finally:
         if server is not None:
