@@ -10,6 +10,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from marketplace.crypto import jws
+from marketplace.errors import Unprocessable
 from marketplace.extensions import db, plain_rows
 from marketplace.keys import service as keys
 from marketplace.market.models import MarketState
@@ -52,12 +53,16 @@ def verify_floor():
     """A verification's least: the body's JSON, the JWS decoded, the certificate's own Ed25519 signature checked
     (every other signature a verification checks is shared by many certificates and may be remembered), and
     one round trip for the state that changes (status, keys, checkpoint)."""
-    body = request.get_json()
-    parsed = jws.parse(body["certificate"])
+    body = request.get_json(silent=True)
+    certificate = body.get("certificate") if isinstance(body, dict) else None
+    try:
+        parsed = jws.parse(certificate)
+    except jws.JWSError as e:  # as the real route does: bad input is the caller's, a 4xx
+        raise Unprocessable(f"certificate: {e}") from None
     ok = parsed.verify_with(_platform_jwk())
     outside_a_transaction()
     version = plain_rows(_ONE_ROW, {}).scalar()
-    return jsonify(valid=ok, issuer=parsed.payload["issuer"], seen=version)
+    return jsonify(valid=ok, issuer=parsed.payload.get("issuer"), seen=version)
 
 
 @app.post("/floor/writes/<int:n>")
